@@ -1,0 +1,32 @@
+%% The wire grammar between the coordinator and the port program.
+%% Mirror of port/protocol.hpp; written out in docs/protocol.md.
+%%
+%% Every {packet,4} frame: <<Kind:8, Channel:32, Ref:64, Term/binary>>.
+%% Channel 0 is "any executor thread"; Channel N > 0 is one Python thread.
+
+-define(PY_PROTOCOL_VERSION, 1).
+-define(PY_HEADER_SIZE, 13).
+-define(PY_ANY_CHANNEL, 0).
+
+%% Erlang -> port
+-define(PY_CALL, 1).      % {Module, Function, Args, Kwargs}
+-define(PY_EVAL, 2).      % {Code, Locals}
+-define(PY_EXEC, 3).      % Code
+-define(PY_RESULT, 4).    % {ok, Value} | {error, {Class, Reason, Text, Stack}}
+-define(PY_CANCEL, 5).    % {} (reserved)
+-define(PY_STATS, 6).     % {}
+
+%% port -> Erlang
+-define(PY_HELLO, 64).    % {Version, PythonVersion, OsPid}
+-define(PY_REPLY, 65).    % {ok, Value} | {error, {ClassName, Message, Traceback}}
+-define(PY_CALLBACK, 66). % {Name, Args}
+-define(PY_MESSAGE, 67).  % {Pid, Term}
+
+%% What callers find in persistent_term while a port is up.
+-define(PY_PORT_KEY, {erlang_python, port}).
+-record(py_port, {port :: port(), pending :: ets:tid(), max_frame :: pos_integer(),
+                  counters :: counters:counters_ref()}).
+
+%% The process dictionary key a handler sets while it runs a callback, so
+%% that py:call from inside goes back to the waiting Python thread.
+-define(PY_CHANNEL_KEY, '$py_channel').

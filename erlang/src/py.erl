@@ -1,0 +1,174 @@
+%% @doc Call Python from Erlang, and let Python call Erlang back.
+%%
+%% Every function returns `{ok, Value}' or `{error, Reason}' (`exec' returns
+%% `ok'). Reasons:
+%% <ul>
+%% <li>`{Class, Message}': Python raised. Class is an atom for built-in
+%%     exceptions (`'ZeroDivisionError'', `'ModuleNotFoundError'', ...), a
+%%     binary for any other class; Message is `str(exception)' as UTF-8.
+%%     `last_traceback/0' returns the formatted traceback.</li>
+%% <li>`timeout': no answer within the timeout; a late answer is dropped.</li>
+%% <li>`{port_exit, {status, N} | {signal, N}}': the Python process died.</li>
+%% <li>`not_started': the application is not running.</li>
+%% <li>`{frame_too_large, Size, Max}': the request is over `max_frame_size'.</li>
+%% <li>`{bad_term, _}': the reply held an atom that does not exist in this node.</li>
+%% </ul>
+-module(py).
+
+-include("py_protocol.hrl").
+
+-export([call/3, call/4, call/5,
+         eval/1, eval/2, eval/3,
+         exec/1, exec/2,
+         register_function/2, register_function/3, unregister_function/1,
+         stats/0, last_traceback/0]).
+
+-export_type([name/0, code/0, error_reason/0]).
+
+-type name() :: atom() | binary() | string().
+-type code() :: binary() | string().
+-type error_reason() :: {atom() | binary(), binary()} | timeout | not_started
+                      | {port_exit, {status | signal, integer()}}
+                      | {frame_too_large, pos_integer(), pos_integer()}
+                      | {bad_term, atom()} | port_closed.
+
+-define(TRACEBACK_KEY, '$py_last_traceback').
+
+%% API.
+
+%% @doc Calls `Module.Function(*Args)' with the default timeout.
+%% Module may be dotted: `py:call('os.path', join, [<<"a">>, <<"b">>])'.
+-spec call(name(), name(), list()) -> {ok, term()} | {error, error_reason()}.
+call(Module, Function, Args) ->
+    call(Module, Function, Args, #{}).
+
+%% @doc Calls `Module.Function(*Args, **Kwargs)'; Kwargs keys are atoms or binaries.
+-spec call(name(), name(), list(), map()) -> {ok, term()} | {error, error_reason()}.
+call(Module, Function, Args, Kwargs) ->
+    call(Module, Function, Args, Kwargs, default_timeout()).
+
+%% @doc Like `call/4' with a timeout in milliseconds (or `infinity').
+-spec call(name(), name(), list(), map(), timeout()) ->
+          {ok, term()} | {error, error_reason()}.
+call(Module, Function, Args, Kwargs, Timeout) when is_list(Args), is_map(Kwargs) ->
+    request(?PY_CALL, {text(Module), text(Function), Args, Kwargs}, Timeout).
+
+%% @doc Evaluates one Python expression in the `__main__' namespace.
+-spec eval(code()) -> {ok, term()} | {error, error_reason()}.
+eval(Code) ->
+    eval(Code, #{}).
+
+%% @doc Evaluates an expression with extra local names: `py:eval(<<"x * 2">>, #{x => 21})'.
+-spec eval(code(), map()) -> {ok, term()} | {error, error_reason()}.
+eval(Code, Locals) ->
+    eval(Code, Locals, default_timeout()).
+
+%% @doc Like `eval/2' with a timeout in milliseconds (or `infinity').
+-spec eval(code(), map(), timeout()) -> {ok, term()} | {error, error_reason()}.
+eval(Code, Locals, Timeout) when is_map(Locals) ->
+    request(?PY_EVAL, {text(Code), Locals}, Timeout).
+
+%% @doc Runs Python statements in `__main__'; what they define stays visible
+%% to later `eval' and to `py:call('__main__', F, Args)'.
+-spec exec(code()) -> ok | {error, error_reason()}.
+exec(Code) ->
+    exec(Code, default_timeout()).
+
+%% @doc Like `exec/1' with a timeout in milliseconds (or `infinity').
+-spec exec(code(), timeout()) -> ok | {error, error_reason()}.
+exec(Code, Timeout) ->
+    case request(?PY_EXEC, text(Code), Timeout) of
+        {ok, _} -> ok;
+        Error -> Error
+    end.
+
+%% @doc Makes `Fun(Args)' callable from Python as `erlang.call(Name, *Args)'.
+-spec register_function(name(), fun((list()) -> term())) -> ok.
+register_function(Name, Fun) when is_function(Fun, 1) ->
+    py_registry:register(text(Name), Fun).
+
+%% @doc Makes `Module:Function(Args)' callable from Python as `erlang.call(Name, *Args)'.
+-spec register_function(name(), module(), atom()) -> ok.
+register_function(Name, Module, Function) when is_atom(Module), is_atom(Function) ->
+    py_registry:register(text(Name), {Module, Function}).
+
+%% @doc Removes a registered function; Python calls to it then fail.
+-spec unregister_function(name()) -> ok.
+unregister_function(Name) ->
+    py_registry:unregister(text(Name)).
+
+%% @doc Counters for tests and operators: Python thread channels, live handler
+%% processes, pending calls, callbacks in flight, and the port's own view.
+-spec stats() -> map().
+stats() ->
+    Local = py_coordinator:stats(),
+    case request(?PY_STATS, {}, default_timeout()) of
+        {ok, Port} -> Local#{port => Port};
+        {error, _} -> Local
+    end.
+
+%% @doc The formatted Python traceback of this process's last failed request.
+-spec last_traceback() -> binary() | undefined.
+last_traceback() ->
+    get(?TRACEBACK_KEY).
+
+%% Internal.
+
+request(Kind, Term, Timeout) ->
+    case persistent_term:get(?PY_PORT_KEY, undefined) of
+        undefined ->
+            {error, not_started};
+        #py_port{port = Port, pending = Pending, max_frame = Max} ->
+            Ref = erlang:unique_integer([positive]),
+            [Header, Body] = py_protocol:frame(Kind, py_protocol:channel(), Ref, Term),
+            Size = ?PY_HEADER_SIZE + byte_size(Body),
+            if
+                Size > Max ->
+                    {error, {frame_too_large, Size, Max}};
+                true ->
+                    true = ets:insert(Pending, {Ref, self()}),
+                    try erlang:port_command(Port, [Header, Body]) of
+                        true -> await(Ref, Pending, Timeout)
+                    catch
+                        error:badarg ->
+                            ets:delete(Pending, Ref),
+                            {error, port_closed}
+                    end
+            end
+    end.
+
+await(Ref, Pending, Timeout) ->
+    receive
+        {py_reply, Ref, Body} -> reply(Body);
+        {py_down, Ref, Reason} -> {error, Reason}
+    after Timeout ->
+        case ets:take(Pending, Ref) of
+            [_] ->
+                {error, timeout};
+            [] ->
+                %% The coordinator took the entry: its message is on the way.
+                await(Ref, Pending, infinity)
+        end
+    end.
+
+reply(Body) ->
+    case py_protocol:decode(Body) of
+        {ok, {ok, Value}} ->
+            {ok, Value};
+        {ok, {error, {Class, Message, Traceback}}} ->
+            put(?TRACEBACK_KEY, Traceback),
+            {error, {py_errors:class(Class), Message}};
+        {error, _} = Error ->
+            Error
+    end.
+
+default_timeout() ->
+    application:get_env(erlang_python, call_timeout, 30000).
+
+text(A) when is_atom(A) -> atom_to_binary(A, utf8);
+text(B) when is_binary(B) -> B;
+text(L) when is_list(L) ->
+    case unicode:characters_to_binary(L) of
+        B when is_binary(B) -> B;
+        _ -> error(badarg, [L])
+    end.

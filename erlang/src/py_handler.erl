@@ -1,0 +1,99 @@
+%% @doc A handler process: runs the Erlang functions one Python thread calls.
+%%
+%% == Message flow ==
+%% <ol>
+%% <li>A Python thread calls `erlang.call(Name, *Args)': the port sends a
+%%     `callback' frame on the thread's channel; the thread waits on its
+%%     mailbox with the GIL released.</li>
+%% <li>The coordinator forwards the body to this process (spawned on the
+%%     channel's first frame).</li>
+%% <li>This process decodes `{Name, Args}', looks Name up in `py_registry'
+%%     and runs the function with the channel in its process dictionary.</li>
+%% <li>A `py:call' made by the function goes to the same channel: the
+%%     waiting Python thread runs it (re-entrancy at any depth).</li>
+%% <li>The result, or `{error, {Class, Reason, Text, Stack}}', goes back as
+%%     a `result' frame on the channel with the callback's Ref; the Python
+%%     thread returns it or raises `erlang.ErlangError'.</li>
+%% </ol>
+%% The process outlives its Python thread: a new thread that reuses the
+%% channel reuses the handler too.
+-module(py_handler).
+
+-include("py_protocol.hrl").
+
+-export([start_link/3]).
+-export([init/3]).
+
+%% API.
+
+-spec start_link(port(), pos_integer(), counters:counters_ref()) -> pid().
+start_link(Port, Channel, Counters) ->
+    proc_lib:spawn_link(?MODULE, init, [Port, Channel, Counters]).
+
+%% Internal.
+
+-spec init(port(), pos_integer(), counters:counters_ref()) -> no_return().
+init(Port, Channel, Counters) ->
+    put(?PY_CHANNEL_KEY, Channel),
+    loop(Port, Channel, Counters).
+
+loop(Port, Channel, Counters) ->
+    receive
+        {py_callback, Ref, Body} ->
+            Result = run(Body),
+            Frame = encode_result(Channel, Ref, Result),
+            try erlang:port_command(Port, Frame) catch error:badarg -> ok end,
+            counters:sub(Counters, 1, 1),
+            loop(Port, Channel, Counters);
+        {py_message, Body} ->
+            case py_protocol:decode(Body) of
+                {ok, {Pid, Term}} when is_pid(Pid) -> Pid ! Term;
+                _ -> logger:warning("erlang_python: bad erlang.send frame dropped")
+            end,
+            loop(Port, Channel, Counters);
+        _Other ->
+            loop(Port, Channel, Counters)
+    end.
+
+run(Body) ->
+    case py_protocol:decode(Body) of
+        {ok, {Name, Args}} when is_binary(Name), is_list(Args) ->
+            case py_registry:lookup(Name) of
+                {ok, Entry} ->
+                    apply_entry(Entry, Args);
+                error ->
+                    Text = <<"no Erlang function registered as '", Name/binary, "'">>,
+                    {error, {error, {unknown_function, Name}, Text, <<>>}}
+            end;
+        {ok, Other} ->
+            {error, {error, {bad_callback, Other}, <<"malformed callback">>, <<>>}};
+        {error, Reason} ->
+            {error, {error, Reason, format(error, Reason), <<>>}}
+    end.
+
+apply_entry(Entry, Args) ->
+    try
+        Value = case Entry of
+                    {M, F} -> M:F(Args);
+                    Fun -> Fun(Args)
+                end,
+        {ok, Value}
+    catch
+        Class:Reason:Stack ->
+            {error, {Class, Reason, format(Class, Reason), format_stack(Stack)}}
+    end.
+
+%% The result must encode: a value Python cannot take back (say, a huge
+%% nesting) is still answered.
+encode_result(Channel, Ref, Result) ->
+    py_protocol:frame(?PY_RESULT, Channel, Ref, Result).
+
+format(Class, Reason) ->
+    unicode:characters_to_binary(io_lib:format("~p: ~0p", [Class, Reason])).
+
+format_stack(Stack) ->
+    unicode:characters_to_binary(
+      [io_lib:format("~p:~p/~p ~0p~n", [M, F, arity(A), Loc]) || {M, F, A, Loc} <- Stack]).
+
+arity(A) when is_list(A) -> length(A);
+arity(A) -> A.

@@ -1,0 +1,21 @@
+%% @doc Top supervisor: the function registry, then the coordinator and its port.
+%%
+%% rest_for_one: a port crash restarts only the coordinator (and so the
+%% port); registered functions live in the registry and survive it.
+-module(py_sup).
+-behaviour(supervisor).
+
+-export([start_link/0, init/1]).
+
+-spec start_link() -> {ok, pid()} | {error, term()}.
+start_link() ->
+    supervisor:start_link({local, ?MODULE}, ?MODULE, []).
+
+-spec init([]) -> {ok, {supervisor:sup_flags(), [supervisor:child_spec()]}}.
+init([]) ->
+    {Intensity, Period} = application:get_env(erlang_python, restart_intensity, {10, 60}),
+    Flags = #{strategy => rest_for_one, intensity => Intensity, period => Period},
+    Children = [#{id => py_registry, start => {py_registry, start_link, []}},
+                #{id => py_coordinator, start => {py_coordinator, start_link, []},
+                  shutdown => 5000}],
+    {ok, {Flags, Children}}.

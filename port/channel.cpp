@@ -1,0 +1,117 @@
+// Per-Python-thread channels: a private mailbox each, pooled and reused as threads come and go.
+#include "channel.hpp"
+
+namespace erlang_python {
+
+void channel::deliver(frame &&f) {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        inbox_.push_back(std::move(f));
+    }
+    ready_.notify_one();
+}
+
+std::optional<frame> channel::wait() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    ready_.wait(lock, [this] { return closed_ || !inbox_.empty(); });
+    if (inbox_.empty()) {
+        return std::nullopt;
+    }
+    frame f = std::move(inbox_.front());
+    inbox_.pop_front();
+    return f;
+}
+
+void channel::close() {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        closed_ = true;
+    }
+    ready_.notify_all();
+}
+
+void channel::clear() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    inbox_.clear();
+}
+
+channel_registry &channel_registry::instance() {
+    // Leaked on purpose: thread_local leases release into it during exit.
+    static auto *registry = new channel_registry();
+    return *registry;
+}
+
+std::shared_ptr<channel> channel_registry::acquire() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!free_.empty()) {
+        channel_id id = free_.back();
+        free_.pop_back();
+        return all_[id - 1];
+    }
+    auto c = std::make_shared<channel>(channel_id(all_.size() + 1));
+    if (closed_) {
+        c->close();
+    }
+    all_.push_back(c);
+    return c;
+}
+
+void channel_registry::release(const std::shared_ptr<channel> &c) {
+    c->clear();
+    std::lock_guard<std::mutex> lock(mutex_);
+    free_.push_back(c->id());
+}
+
+std::shared_ptr<channel> channel_registry::find(channel_id id) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (id == 0 || id > all_.size()) {
+        return nullptr;
+    }
+    return all_[id - 1];
+}
+
+void channel_registry::close_all() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    closed_ = true;
+    for (auto &c : all_) {
+        c->close();
+    }
+}
+
+std::size_t channel_registry::created() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return all_.size();
+}
+
+std::size_t channel_registry::in_use() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return all_.size() - free_.size();
+}
+
+namespace {
+
+class channel_lease {
+public:
+    ~channel_lease() {
+        if (channel_) {
+            channel_registry::instance().release(channel_);
+        }
+    }
+    channel &get() {
+        if (!channel_) {
+            channel_ = channel_registry::instance().acquire();
+        }
+        return *channel_;
+    }
+
+private:
+    std::shared_ptr<channel> channel_;
+};
+
+thread_local channel_lease lease;
+
+} // namespace
+
+channel &current_channel() { return lease.get(); }
+
+} // namespace erlang_python

@@ -1,0 +1,104 @@
+// The embedded native module `_erlang`: erlang.call and erlang.send for any Python thread.
+#include "channel.hpp"
+#include "port_runtime.hpp"
+#include "python_types.hpp"
+#include "request_runner.hpp"
+#include "term_codec.hpp"
+
+#include <pybind11/embed.h>
+
+namespace erlang_python {
+namespace {
+
+bool is_request(frame_kind k) {
+    return k == frame_kind::call || k == frame_kind::eval || k == frame_kind::exec
+           || k == frame_kind::stats;
+}
+
+// Requires the GIL; releases it while waiting. Sends a callback frame on the
+// calling thread's channel and waits on that channel's mailbox. Nested
+// requests from the Erlang handler run right here, on this thread.
+py::object call(const py::str &name, const py::args &args) {
+    port_runtime &rt = runtime();
+    if (rt.writer == nullptr) {
+        throw py::value_error("erlang.call needs the erlang_python port");
+    }
+    channel &ch = current_channel();
+    ref_id ref = rt.next_ref.fetch_add(1);
+    term_buffer request({frame_kind::callback, ch.id(), ref});
+    ei_x_buff *x = request.get();
+    ei_check(ei_x_encode_tuple_header(x, 2), "callback");
+    encode_term(x, name, rt.config.max_depth);
+    encode_term(x, py::list(args), rt.config.max_depth);
+
+    std::optional<frame> answer;
+    {
+        py::gil_scoped_release release;
+        rt.writer->send(request);
+        for (;;) {
+            std::optional<frame> f = ch.wait();
+            if (!f) {
+                break;
+            }
+            if (f->header.kind == frame_kind::result) {
+                if (f->header.ref == ref) {
+                    answer = std::move(f);
+                    break;
+                }
+                continue; // a stale result: its caller gave up long ago
+            }
+            if (is_request(f->header.kind)) {
+                run_request(*f, *rt.writer);
+            }
+        }
+    }
+    if (!answer) {
+        throw py::value_error("erlang.call: the port is shutting down");
+    }
+    py::tuple reply = decode_term(answer->body(), answer->body_size, rt.config.max_depth);
+    if (std::string(py::str(reply[0])) == "ok") {
+        return reply[1];
+    }
+    // {error, {Class, Reason, Text, Stack}} from the handler process.
+    py::tuple info = reply[1];
+    py::object error = types().erlang_error(info[2], info[0], info[1], info[3]);
+    PyErr_SetObject(reinterpret_cast<PyObject *>(Py_TYPE(error.ptr())), error.ptr());
+    throw py::error_already_set();
+}
+
+// Requires the GIL; releases it to write. Fire and forget.
+void send(const py::object &pid, const py::object &term) {
+    port_runtime &rt = runtime();
+    if (rt.writer == nullptr) {
+        throw py::value_error("erlang.send needs the erlang_python port");
+    }
+    if (!py::isinstance(pid, types().pid)) {
+        throw py::type_error("erlang.send: the destination must be an erlang.Pid, not "
+                             + std::string(Py_TYPE(pid.ptr())->tp_name));
+    }
+    channel &ch = current_channel();
+    term_buffer message({frame_kind::message, ch.id(), 0});
+    ei_x_buff *x = message.get();
+    ei_check(ei_x_encode_tuple_header(x, 2), "message");
+    encode_term(x, pid, rt.config.max_depth);
+    encode_term(x, term, rt.config.max_depth);
+    py::gil_scoped_release release;
+    rt.writer->send(message);
+}
+
+} // namespace
+} // namespace erlang_python
+
+PYBIND11_EMBEDDED_MODULE(_erlang, m) {
+    m.doc() = "Native half of the `erlang` package: talks to the Erlang node over the port.";
+    m.def("call",
+          &erlang_python::call,
+          pybind11::arg("name"),
+          "call(name, *args): run the Erlang function registered as `name` and return its "
+          "result. Releases the GIL while waiting; any Python thread may call it.");
+    m.def("send",
+          &erlang_python::send,
+          pybind11::arg("pid"),
+          pybind11::arg("term"),
+          "send(pid, term): send `term` to the Erlang process `pid` (fire and forget).");
+}

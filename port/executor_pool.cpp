@@ -1,0 +1,146 @@
+// Leader/follower pool: one thread reads frames; it runs a request itself when a follower can take over reading.
+#include "executor_pool.hpp"
+
+#include "channel.hpp"
+#include "request_runner.hpp"
+
+#include <Python.h>
+#include <cstdio>
+#include <cstdlib>
+
+namespace erlang_python {
+namespace {
+
+// Gives the executor thread a Python thread state for its whole life; the
+// GIL is released between requests.
+class python_thread_state {
+public:
+    python_thread_state() : gil_(PyGILState_Ensure()), state_(PyEval_SaveThread()) {}
+    ~python_thread_state() {
+        PyEval_RestoreThread(state_);
+        PyGILState_Release(gil_);
+    }
+
+private:
+    PyGILState_STATE gil_;
+    PyThreadState *state_;
+};
+
+bool is_request(frame_kind k) {
+    return k == frame_kind::call || k == frame_kind::eval || k == frame_kind::exec
+           || k == frame_kind::stats;
+}
+
+} // namespace
+
+executor_pool::executor_pool(frame_reader &reader, frame_writer &writer, std::size_t threads)
+    : reader_(reader), writer_(writer), size_(threads) {}
+
+executor_pool::~executor_pool() {
+    for (auto &t : threads_) {
+        if (t.joinable()) {
+            t.detach();
+        }
+    }
+}
+
+void executor_pool::start() {
+    for (std::size_t i = 0; i < size_; ++i) {
+        threads_.emplace_back([this] { thread_main(); });
+    }
+}
+
+void executor_pool::join() {
+    for (auto &t : threads_) {
+        t.join();
+    }
+    threads_.clear();
+}
+
+void executor_pool::thread_main() {
+    python_thread_state python;
+    std::unique_lock<std::mutex> lock(mutex_);
+    for (;;) {
+        if (!queue_.empty()) {
+            frame f = std::move(queue_.front());
+            queue_.pop_front();
+            lock.unlock();
+            run(f);
+            lock.lock();
+            continue;
+        }
+        if (input_ended_) {
+            return;
+        }
+        if (!has_leader_) {
+            has_leader_ = true;
+            lock.unlock();
+            std::optional<frame> job = lead();
+            if (job) {
+                run(*job);
+            }
+            lock.lock();
+            continue;
+        }
+        ++idle_;
+        wake_.wait(lock);
+        --idle_;
+    }
+}
+
+std::optional<frame> executor_pool::lead() {
+    for (;;) {
+        std::optional<frame> f;
+        try {
+            f = reader_.next();
+        } catch (const protocol_error &e) {
+            std::fprintf(stderr, "erlang_python_port: %s\n", e.what());
+            std::fflush(stderr);
+            std::_Exit(3); // Erlang reports the exit status; nothing can be trusted now
+        }
+        if (!f) {
+            channel_registry::instance().close_all();
+            std::lock_guard<std::mutex> lock(mutex_);
+            input_ended_ = true;
+            has_leader_ = false;
+            wake_.notify_all();
+            return std::nullopt;
+        }
+        if (f->header.channel != any_channel || !is_request(f->header.kind)) {
+            route(std::move(*f));
+            continue;
+        }
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (idle_ > 0) {
+            has_leader_ = false;
+            wake_.notify_one();
+            return f;
+        }
+        queue_.push_back(std::move(*f));
+    }
+}
+
+void executor_pool::route(frame &&f) {
+    auto c = channel_registry::instance().find(f.header.channel);
+    if (!c) {
+        std::fprintf(stderr,
+                     "erlang_python_port: dropped a %s frame for unknown channel %u\n",
+                     kind_name(f.header.kind),
+                     unsigned(f.header.channel));
+        return;
+    }
+    c->deliver(std::move(f));
+}
+
+void executor_pool::run(const frame &f) {
+    try {
+        run_request(f, writer_);
+    } catch (const std::exception &e) {
+        // Only writing can fail here: Erlang has gone away.
+        std::fprintf(stderr, "erlang_python_port: %s\n", e.what());
+        std::fflush(stderr);
+        std::_Exit(4);
+    }
+}
+
+} // namespace erlang_python

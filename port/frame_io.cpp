@@ -1,0 +1,112 @@
+// Frame I/O over the protocol pipes with Boost.Asio: a read-ahead reader and a coalescing writer.
+#include "frame_io.hpp"
+
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <cstring>
+
+namespace erlang_python {
+namespace {
+constexpr std::size_t read_ahead = 256 * 1024;
+}
+
+frame_reader::frame_reader(boost::asio::io_context &io, int fd, std::size_t max_frame)
+    : in_(io, fd), max_frame_(max_frame), buffer_(read_ahead) {}
+
+std::size_t frame_reader::fill(char *at, std::size_t room) {
+    boost::system::error_code ec;
+    std::size_t n = in_.read_some(boost::asio::buffer(at, room), ec);
+    if (ec == boost::asio::error::eof) {
+        return 0;
+    }
+    if (ec) {
+        throw protocol_error("reading from Erlang failed: " + ec.message());
+    }
+    return n;
+}
+
+std::optional<frame> frame_reader::next() {
+    for (;;) {
+        parse_result r = parse_frame(buffer_.data() + start_, end_ - start_, max_frame_);
+        if (r.status == parse_status::bad) {
+            throw protocol_error(std::string("corrupt frame stream: ") + r.error);
+        }
+        std::size_t available = end_ - start_;
+        if (r.status == parse_status::good
+            || (r.frame_length != 0 && r.frame_length + length_prefix_size > buffer_.size())) {
+            // Either a whole frame is buffered, or it is too large for the
+            // read-ahead buffer: then read the rest straight into its storage.
+            frame f;
+            f.storage = byte_buffer(r.frame_length);
+            std::size_t have = std::min(available - length_prefix_size, r.frame_length);
+            std::memcpy(f.storage.data(), buffer_.data() + start_ + length_prefix_size, have);
+            start_ += length_prefix_size + have;
+            while (have < r.frame_length) {
+                std::size_t n = fill(f.storage.data() + have, r.frame_length - have);
+                if (n == 0) {
+                    throw protocol_error("input ended inside a frame");
+                }
+                have += n;
+            }
+            f.header = decode_header(f.storage.data());
+            f.body_offset = header_size;
+            f.body_size = r.frame_length - header_size;
+            return f;
+        }
+        // Need more bytes: compact, then read ahead as much as fits.
+        if (start_ != 0) {
+            std::memmove(buffer_.data(), buffer_.data() + start_, available);
+            start_ = 0;
+            end_ = available;
+        }
+        std::size_t n = fill(buffer_.data() + end_, buffer_.size() - end_);
+        if (n == 0) {
+            if (end_ != start_) {
+                throw protocol_error("input ended inside a frame");
+            }
+            return std::nullopt;
+        }
+        end_ += n;
+    }
+}
+
+frame_writer::frame_writer(boost::asio::io_context &io, int fd) : out_(io, fd) {}
+
+void frame_writer::write_all(const char *data, std::size_t size) {
+    boost::system::error_code ec;
+    boost::asio::write(out_, boost::asio::buffer(data, size), ec);
+    if (ec) {
+        throw std::runtime_error("writing to Erlang failed: " + ec.message());
+    }
+}
+
+void frame_writer::send(const char *data, std::size_t size) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (writing_) {
+        pending_.append(data, size);
+        return;
+    }
+    writing_ = true;
+    lock.unlock();
+    try {
+        write_all(data, size);
+        lock.lock();
+        while (!pending_.empty()) {
+            std::string batch;
+            batch.swap(pending_);
+            lock.unlock();
+            write_all(batch.data(), batch.size());
+            lock.lock();
+        }
+        writing_ = false;
+    } catch (...) {
+        if (!lock.owns_lock()) {
+            lock.lock();
+        }
+        writing_ = false;
+        throw;
+    }
+}
+
+} // namespace erlang_python

@@ -1,0 +1,90 @@
+// The erlang_python port program: embeds CPython and serves the coordinator's frames on stdin/stdout.
+#include "executor_pool.hpp"
+#include "frame_io.hpp"
+#include "interpreter.hpp"
+#include "port_runtime.hpp"
+#include "protocol_fds.hpp"
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <ei.h>
+#include <thread>
+#include <unistd.h>
+
+#ifndef ERLANG_PYTHON_VERSION
+#define ERLANG_PYTHON_VERSION "0.0.0"
+#endif
+
+namespace ep = erlang_python;
+
+namespace {
+
+void send_hello(ep::frame_writer &out) {
+    ep::term_buffer hello({ep::frame_kind::hello, ep::any_channel, 0});
+    ei_x_buff *x = hello.get();
+    std::string python = ep::python_interpreter::python_version();
+    ep::ei_check(ei_x_encode_tuple_header(x, 3), "hello");
+    ep::ei_check(ei_x_encode_long(x, ep::protocol_version), "hello");
+    ep::ei_check(ei_x_encode_binary(x, python.data(), int(python.size())), "hello");
+    ep::ei_check(ei_x_encode_long(x, long(::getpid())), "hello");
+    out.send(hello);
+}
+
+// Py_Finalize waits for non-daemon Python threads; a thread that never ends
+// must not keep the port alive once every reply has been written.
+void bound_shutdown(int seconds) {
+    std::thread([seconds] {
+        std::this_thread::sleep_for(std::chrono::seconds(seconds));
+        std::fprintf(stderr, "erlang_python_port: Python threads still running, exiting anyway\n");
+        std::_Exit(0);
+    }).detach();
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+    ep::options opts;
+    try {
+        opts = ep::parse_options(argc, argv);
+    } catch (const std::invalid_argument &e) {
+        std::fprintf(stderr, "erlang_python_port: %s\n\n%s", e.what(), ep::usage());
+        return 2;
+    }
+    if (opts.help) {
+        std::fputs(ep::usage(), stdout);
+        return 0;
+    }
+    if (opts.version) {
+        std::printf("erlang_python_port %s (protocol %d, Python %s)\n",
+                    ERLANG_PYTHON_VERSION,
+                    ep::protocol_version,
+                    ep::python_interpreter::python_version().c_str());
+        return 0;
+    }
+    std::signal(SIGPIPE, SIG_IGN);
+    try {
+        ep::protocol_fds fds = ep::protect_protocol_fds();
+        ei_init();
+        boost::asio::io_context io;
+        ep::frame_writer writer(io, fds.out);
+        ep::frame_reader reader(io, fds.in, opts.max_frame);
+        ep::runtime().config = opts;
+        ep::runtime().writer = &writer;
+
+        ep::python_interpreter python(opts);
+        {
+            pybind11::gil_scoped_release release;
+            send_hello(writer);
+            ep::executor_pool pool(reader, writer, opts.executor_threads);
+            pool.start();
+            pool.join();
+        }
+        bound_shutdown(2);
+        // ~python_interpreter finalizes Python here.
+    } catch (const std::exception &e) {
+        std::fprintf(stderr, "erlang_python_port: %s\n", e.what());
+        return 1;
+    }
+    return 0;
+}

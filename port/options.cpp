@@ -1,0 +1,71 @@
+// Command-line options of the port program.
+#include "options.hpp"
+
+#include <stdexcept>
+
+namespace erlang_python {
+namespace {
+
+std::size_t to_size(const std::string &flag, const std::string &value, std::size_t min) {
+    std::size_t used = 0;
+    unsigned long long n = 0;
+    try {
+        n = std::stoull(value, &used);
+    } catch (const std::exception &) {
+        used = 0;
+    }
+    if (used != value.size() || value.empty() || n < min) {
+        throw std::invalid_argument(flag + " needs a whole number of at least "
+                                    + std::to_string(min) + ", not '" + value + "'");
+    }
+    return std::size_t(n);
+}
+
+} // namespace
+
+const char *usage() {
+    return "usage: erlang_python_port [options]\n"
+           "\n"
+           "The Python side of the erlang_python OTP application. Erlang starts it as a\n"
+           "port and speaks {packet,4} frames of external term format on stdin/stdout;\n"
+           "it is not meant to be used by hand.\n"
+           "\n"
+           "options:\n"
+           "  --threads N        executor threads for requests from Erlang (default 8)\n"
+           "  --max-frame BYTES  largest frame accepted or sent (default 1073741824)\n"
+           "  --max-depth N      deepest term nesting converted (default 10000)\n"
+           "  --path DIR         prepend DIR to sys.path (repeatable)\n"
+           "  --version          print the program, protocol and Python versions\n"
+           "  --help             print this text\n";
+}
+
+options parse_options(int argc, char **argv) {
+    options o;
+    for (int i = 1; i < argc; ++i) {
+        std::string a = argv[i];
+        auto value = [&]() -> std::string {
+            if (i + 1 >= argc) {
+                throw std::invalid_argument(a + " needs a value");
+            }
+            return argv[++i];
+        };
+        if (a == "--help" || a == "-h") {
+            o.help = true;
+        } else if (a == "--version") {
+            o.version = true;
+        } else if (a == "--threads") {
+            o.executor_threads = to_size(a, value(), 1);
+        } else if (a == "--max-frame") {
+            o.max_frame = to_size(a, value(), 64);
+        } else if (a == "--max-depth") {
+            o.max_depth = to_size(a, value(), 1);
+        } else if (a == "--path") {
+            o.python_path.push_back(value());
+        } else {
+            throw std::invalid_argument("unknown option '" + a + "'");
+        }
+    }
+    return o;
+}
+
+} // namespace erlang_python

@@ -1,0 +1,20 @@
+// What the whole port process shares: its options, the frame writer and the callback ref counter.
+#pragma once
+
+#include "frame_io.hpp"
+#include "options.hpp"
+
+#include <atomic>
+
+namespace erlang_python {
+
+struct port_runtime {
+    options config;
+    frame_writer *writer = nullptr;
+    std::atomic<ref_id> next_ref{1};
+};
+
+// The process-wide runtime, set up by main() before any request runs.
+port_runtime &runtime();
+
+} // namespace erlang_python

@@ -1,0 +1,33 @@
+// The Python classes the term codec builds (erlang.Atom, erlang.Pid, ...), looked up once.
+#include "python_types.hpp"
+
+#include <memory>
+#include <stdexcept>
+
+namespace erlang_python {
+namespace {
+std::unique_ptr<python_types> loaded;
+}
+
+void load_python_types() {
+    auto m = py::module_::import("erlang._types");
+    auto t = std::make_unique<python_types>();
+    t->atom = m.attr("Atom");
+    t->pid = m.attr("Pid");
+    t->ref = m.attr("Ref");
+    t->opaque = m.attr("OpaqueTerm");
+    t->improper_list = m.attr("ImproperList");
+    t->erlang_error = m.attr("ErlangError");
+    loaded = std::move(t);
+}
+
+void release_python_types() { loaded.reset(); }
+
+const python_types &types() {
+    if (!loaded) {
+        throw std::logic_error("erlang._types is not loaded");
+    }
+    return *loaded;
+}
+
+} // namespace erlang_python

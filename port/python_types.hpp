@@ -1,0 +1,27 @@
+// The Python classes the term codec builds (erlang.Atom, erlang.Pid, ...), looked up once.
+#pragma once
+
+#include <pybind11/pybind11.h>
+
+namespace erlang_python {
+
+namespace py = pybind11;
+
+// Classes from the pure-Python package `erlang` (python/erlang/_types.py).
+struct python_types {
+    py::object atom;          // erlang.Atom(str)
+    py::object pid;           // erlang.Pid(etf_bytes)
+    py::object ref;           // erlang.Ref(etf_bytes)
+    py::object opaque;        // erlang.OpaqueTerm(kind, etf_bytes): funs, ports, bitstrings
+    py::object improper_list; // erlang.ImproperList(items, tail)
+    py::object erlang_error;  // erlang.ErlangError(RuntimeError)
+};
+
+// Requires the GIL. Imports erlang._types and keeps its classes until release_python_types().
+void load_python_types();
+// Requires the GIL. Drops the references; call before the interpreter finalizes.
+void release_python_types();
+// The loaded classes; throws std::logic_error before load_python_types().
+const python_types &types();
+
+} // namespace erlang_python

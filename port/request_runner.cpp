@@ -1,0 +1,173 @@
+// Runs one request from Erlang (call, eval, exec, stats) and writes its reply: the dispatcher.
+#include "request_runner.hpp"
+
+#include "channel.hpp"
+#include "port_runtime.hpp"
+#include "term_codec.hpp"
+
+#include <cstring>
+#include <string>
+
+namespace erlang_python {
+namespace {
+
+void encode_ok_header(ei_x_buff *x) {
+    ei_check(ei_x_encode_tuple_header(x, 2), "reply");
+    ei_check(ei_x_encode_atom(x, "ok"), "reply");
+}
+
+void encode_error_triple(ei_x_buff *x,
+                         const std::string &cls,
+                         const std::string &message,
+                         const std::string &traceback) {
+    ei_check(ei_x_encode_tuple_header(x, 2), "error");
+    ei_check(ei_x_encode_atom(x, "error"), "error");
+    ei_check(ei_x_encode_tuple_header(x, 3), "error");
+    ei_check(ei_x_encode_binary(x, cls.data(), int(cls.size())), "error");
+    ei_check(ei_x_encode_binary(x, message.data(), int(message.size())), "error");
+    ei_check(ei_x_encode_binary(x, traceback.data(), int(traceback.size())), "error");
+}
+
+// Requires the GIL. A module from sys.modules, imported on first use.
+py::object import_module(const py::handle &name) {
+    PyObject *m = PyImport_GetModule(name.ptr());
+    if (m == nullptr) {
+        if (PyErr_Occurred()) {
+            throw py::error_already_set();
+        }
+        m = PyImport_Import(name.ptr());
+        if (m == nullptr) {
+            throw py::error_already_set();
+        }
+    }
+    return py::reinterpret_steal<py::object>(m);
+}
+
+py::dict main_globals() {
+    return py::reinterpret_borrow<py::dict>(PyModule_GetDict(import_module(py::str("__main__")).ptr()));
+}
+
+// Requires the GIL.
+py::object run_call(const py::tuple &req) {
+    if (req.size() != 4) {
+        throw py::value_error("call request must be {Module, Function, Args, Kwargs}");
+    }
+    py::object module = import_module(req[0]);
+    py::object function = module.attr(req[1]);
+    py::tuple args(req[2]);
+    py::dict kwargs(req[3]);
+    PyObject *result = PyObject_Call(function.ptr(), args.ptr(), kwargs.ptr());
+    if (result == nullptr) {
+        throw py::error_already_set();
+    }
+    return py::reinterpret_steal<py::object>(result);
+}
+
+// Requires the GIL. Code is compiled as one expression against __main__.
+py::object run_eval(const py::tuple &req) {
+    if (req.size() != 2) {
+        throw py::value_error("eval request must be {Code, Locals}");
+    }
+    std::string code = py::str(req[0]);
+    py::dict locals;
+    if (!req[1].is_none()) {
+        locals = py::dict(req[1]);
+    }
+    PyObject *r = PyRun_String(code.c_str(), Py_eval_input, main_globals().ptr(), locals.ptr());
+    if (r == nullptr) {
+        throw py::error_already_set();
+    }
+    return py::reinterpret_steal<py::object>(r);
+}
+
+// Requires the GIL. Runs statements in __main__, so their names stay defined.
+py::object run_exec(const py::object &code_obj) {
+    std::string code = py::str(code_obj);
+    py::dict globals = main_globals();
+    PyObject *r = PyRun_String(code.c_str(), Py_file_input, globals.ptr(), globals.ptr());
+    if (r == nullptr) {
+        throw py::error_already_set();
+    }
+    Py_DECREF(r);
+    return py::none();
+}
+
+py::object run_stats() {
+    auto &registry = channel_registry::instance();
+    py::dict d;
+    d["channels"] = registry.created();
+    d["channels_in_use"] = registry.in_use();
+    d["executor_threads"] = runtime().config.executor_threads;
+    return std::move(d);
+}
+
+// Requires the GIL.
+py::object execute(const frame &request) {
+    py::object body = decode_term(request.body(), request.body_size, runtime().config.max_depth);
+    switch (request.header.kind) {
+        case frame_kind::call:
+            return run_call(py::tuple(body));
+        case frame_kind::eval:
+            return run_eval(py::tuple(body));
+        case frame_kind::exec:
+            return run_exec(body);
+        case frame_kind::stats:
+            return run_stats();
+        default:
+            throw std::logic_error(std::string("not a request: ") + kind_name(request.header.kind));
+    }
+}
+
+} // namespace
+
+void encode_python_error(term_buffer &buf, py::error_already_set &e) {
+    std::string cls = "BaseException";
+    std::string message;
+    std::string traceback;
+    try {
+        cls = py::str(e.type().attr("__name__")).cast<std::string>();
+        message = py::str(e.value()).cast<std::string>();
+        py::object format = py::module_::import("traceback").attr("format_exception");
+        traceback = py::str("").attr("join")(format(e.value())).cast<std::string>();
+    } catch (const std::exception &) {
+        // Formatting the exception failed in turn: send what we have.
+        PyErr_Clear();
+    }
+    buf.reset_term();
+    encode_error_triple(buf.get(), cls, message, traceback);
+}
+
+void run_request(const frame &request, frame_writer &out) {
+    term_buffer reply({frame_kind::reply, request.header.channel, request.header.ref});
+    {
+        py::gil_scoped_acquire gil;
+        try {
+            py::object result = execute(request);
+            encode_ok_header(reply.get());
+            encode_term(reply.get(), result, runtime().config.max_depth);
+        } catch (py::error_already_set &e) {
+            encode_python_error(reply, e);
+        } catch (const py::builtin_exception &e) {
+            // TypeError and friends raised from C++: report them as Python would.
+            e.set_error();
+            py::error_already_set python_error;
+            encode_python_error(reply, python_error);
+        } catch (const term_error &e) {
+            reply.reset_term();
+            encode_error_triple(reply.get(), "ValueError", std::string("bad request term: ") + e.what(), "");
+        } catch (const std::exception &e) {
+            reply.reset_term();
+            encode_error_triple(reply.get(), "SystemError", e.what(), "");
+        }
+        if (reply.size() > runtime().config.max_frame) {
+            std::string why = "reply of " + std::to_string(reply.size())
+                              + " bytes is over the maximum frame size of "
+                              + std::to_string(runtime().config.max_frame);
+            reply.reset_term();
+            encode_error_triple(reply.get(), "OverflowError", why, "");
+        }
+    }
+    out.send(reply);
+}
+
+} // namespace erlang_python

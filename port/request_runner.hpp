@@ -1,0 +1,22 @@
+// Runs one request from Erlang (call, eval, exec, stats) and writes its reply: the dispatcher.
+#pragma once
+
+#include "frame_codec.hpp"
+#include "frame_io.hpp"
+
+#include <pybind11/pybind11.h>
+
+namespace erlang_python {
+
+namespace py = pybind11;
+
+// Call without the GIL: acquires it to run Python, releases it to write.
+// Every exception is caught here, once, and becomes an error reply on the
+// request's own channel and ref.
+void run_request(const frame &request, frame_writer &out);
+
+// Requires the GIL (and a pending Python exception in e). Encodes
+// {error, {ClassName, Message, Traceback}} into buf after its version byte.
+void encode_python_error(term_buffer &buf, py::error_already_set &e);
+
+} // namespace erlang_python

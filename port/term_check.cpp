@@ -1,0 +1,233 @@
+// Bounds-checked structural check of an ETF term, before ei (which trusts its input) decodes it.
+#include "term_check.hpp"
+
+#include <cstdint>
+#include <vector>
+
+namespace erlang_python {
+namespace {
+
+class scanner {
+public:
+    scanner(const char *data, std::size_t size, std::size_t max_depth)
+        : p_(reinterpret_cast<const unsigned char *>(data)), size_(size), max_depth_(max_depth) {}
+
+    term_check_result run() {
+        term_check_result r;
+        if (size_ == 0 || p_[0] != 131) {
+            return fail("missing ETF version byte 131");
+        }
+        pos_ = 1;
+        // Each entry counts the terms still to read at one nesting level.
+        std::vector<std::uint64_t> stack{1};
+        while (!stack.empty()) {
+            if (stack.back() == 0) {
+                stack.pop_back();
+                continue;
+            }
+            --stack.back();
+            std::uint64_t children = 0;
+            if (!term(children)) {
+                return result_;
+            }
+            if (children != 0) {
+                // A child takes at least one byte: an arity past the end is a lie.
+                if (children > size_ - pos_) {
+                    return fail("arity larger than the remaining input");
+                }
+                stack.push_back(children);
+                if (stack.size() - 1 > depth_) {
+                    depth_ = stack.size() - 1;
+                    if (depth_ > max_depth_) {
+                        return fail("term nested deeper than the maximum depth");
+                    }
+                }
+            }
+        }
+        if (pos_ != size_) {
+            return fail("trailing bytes after the term");
+        }
+        r.ok = true;
+        r.offset = pos_;
+        r.depth = depth_;
+        return r;
+    }
+
+private:
+    bool need(std::size_t n) {
+        if (size_ - pos_ < n) {
+            fail("truncated term");
+            return false;
+        }
+        return true;
+    }
+    std::uint32_t u8() { return p_[pos_++]; }
+    std::uint32_t u16() {
+        std::uint32_t v = (std::uint32_t(p_[pos_]) << 8) | p_[pos_ + 1];
+        pos_ += 2;
+        return v;
+    }
+    std::uint32_t u32() {
+        std::uint32_t v = (std::uint32_t(p_[pos_]) << 24) | (std::uint32_t(p_[pos_ + 1]) << 16)
+                          | (std::uint32_t(p_[pos_ + 2]) << 8) | p_[pos_ + 3];
+        pos_ += 4;
+        return v;
+    }
+    bool skip(std::size_t n) {
+        if (!need(n)) {
+            return false;
+        }
+        pos_ += n;
+        return true;
+    }
+    bool atom() {
+        if (!need(1)) {
+            return false;
+        }
+        switch (u8()) {
+            case 'd':
+            case 'v':
+                return need(2) && skip(u16());
+            case 's':
+            case 'w':
+                return need(1) && skip(u8());
+            default:
+                fail("expected an atom");
+                return false;
+        }
+    }
+
+    // Reads one term's own bytes; sets children to the number of sub-terms that follow.
+    bool term(std::uint64_t &children) {
+        if (!need(1)) {
+            return false;
+        }
+        unsigned tag = u8();
+        switch (tag) {
+            case 'a': // SMALL_INTEGER_EXT
+                return skip(1);
+            case 'b': // INTEGER_EXT
+                return skip(4);
+            case 'c': // FLOAT_EXT
+                return skip(31);
+            case 'F': // NEW_FLOAT_EXT
+                return skip(8);
+            case 'd':
+            case 'v':
+                return need(2) && skip(u16());
+            case 's':
+            case 'w':
+                return need(1) && skip(u8());
+            case 'h': // SMALL_TUPLE_EXT
+                if (!need(1)) {
+                    return false;
+                }
+                children = u8();
+                return true;
+            case 'i': // LARGE_TUPLE_EXT
+                if (!need(4)) {
+                    return false;
+                }
+                children = u32();
+                return true;
+            case 'j': // NIL_EXT
+                return true;
+            case 'k': // STRING_EXT
+                return need(2) && skip(u16());
+            case 'l': // LIST_EXT: elements, then the tail
+                if (!need(4)) {
+                    return false;
+                }
+                children = std::uint64_t(u32()) + 1;
+                return true;
+            case 'm': // BINARY_EXT
+                return need(4) && skip(u32());
+            case 'M': { // BIT_BINARY_EXT
+                if (!need(5)) {
+                    return false;
+                }
+                std::uint32_t len = u32();
+                std::uint32_t bits = u8();
+                if (bits < 1 || bits > 8 || len == 0) {
+                    fail("bad bit count in a bitstring");
+                    return false;
+                }
+                return skip(len);
+            }
+            case 'n': // SMALL_BIG_EXT
+                return need(1) && skip(std::size_t(u8()) + 1);
+            case 'o': // LARGE_BIG_EXT
+                return need(4) && skip(std::size_t(u32()) + 1);
+            case 't': // MAP_EXT
+                if (!need(4)) {
+                    return false;
+                }
+                children = std::uint64_t(u32()) * 2;
+                return true;
+            case 'g': // PID_EXT
+                return atom() && skip(9);
+            case 'X': // NEW_PID_EXT
+                return atom() && skip(12);
+            case 'f': // PORT_EXT
+                return atom() && skip(5);
+            case 'Y': // NEW_PORT_EXT
+                return atom() && skip(8);
+            case 'x': // V4_PORT_EXT
+                return atom() && skip(12);
+            case 'e': // REFERENCE_EXT
+                return atom() && skip(5);
+            case 'r': // NEW_REFERENCE_EXT
+            case 'Z': { // NEWER_REFERENCE_EXT
+                if (!need(2)) {
+                    return false;
+                }
+                std::uint32_t words = u16();
+                if (words > 5) {
+                    fail("reference with too many words");
+                    return false;
+                }
+                return atom() && skip((tag == 'r' ? 1 : 4) + 4 * std::size_t(words));
+            }
+            case 'p': { // NEW_FUN_EXT: Size counts itself
+                if (!need(4)) {
+                    return false;
+                }
+                std::uint32_t total = u32();
+                if (total < 4) {
+                    fail("bad fun size");
+                    return false;
+                }
+                return skip(total - 4);
+            }
+            case 'q': // EXPORT_EXT: module, function, arity
+                children = 3;
+                return true;
+            default:
+                fail("unsupported ETF tag " + std::to_string(tag));
+                return false;
+        }
+    }
+
+    term_check_result fail(std::string why) {
+        result_.ok = false;
+        result_.error = std::move(why);
+        result_.offset = pos_;
+        result_.depth = depth_;
+        return result_;
+    }
+
+    const unsigned char *p_;
+    std::size_t size_;
+    std::size_t max_depth_;
+    std::size_t pos_ = 0;
+    std::size_t depth_ = 0;
+    term_check_result result_;
+};
+
+} // namespace
+
+term_check_result check_term(const char *data, std::size_t size, std::size_t max_depth) {
+    return scanner(data, size, max_depth).run();
+}
+
+} // namespace erlang_python

@@ -1,0 +1,33 @@
+from typing import Any, Callable
+
+class Atom(str): ...
+
+class Pid:
+    etf: bytes
+    def __init__(self, etf: bytes) -> None: ...
+
+class Ref:
+    etf: bytes
+    def __init__(self, etf: bytes) -> None: ...
+
+class OpaqueTerm:
+    kind: str
+    etf: bytes
+    def __init__(self, kind: str, etf: bytes) -> None: ...
+
+class ImproperList:
+    items: list[Any]
+    tail: Any
+    def __init__(self, items: list[Any], tail: Any) -> None: ...
+
+class ErlangError(RuntimeError):
+    erlang_class: str | None
+    reason: Any
+    stacktrace: str
+    def __init__(
+        self, message: str, erlang_class: str | None = ..., reason: Any = ..., stacktrace: str = ...
+    ) -> None: ...
+
+def call(name: str, *args: Any) -> Any: ...
+def send(pid: Pid, term: Any) -> None: ...
+def __getattr__(name: str) -> Callable[..., Any]: ...
