@@ -1,0 +1,30 @@
+# Thin wrapper over CMake: `make demo` and `make test` are all a new user needs.
+BUILD ?= build
+JOBS ?= $(shell nproc)
+ERL_PATH = $(BUILD)/lib/erlang_python/ebin
+
+.PHONY: all deps build test demo shell clean
+
+all: build
+
+deps:
+	@./tools/install-deps.sh
+
+build: deps
+	cmake -S . -B $(BUILD)
+	cmake --build $(BUILD) -j$(JOBS)
+
+# Builds everything and runs every suite (Catch2, pytest, Common Test).
+test: build
+	cd $(BUILD) && ctest --output-on-failure
+
+# Starts the application and runs the threading scenarios of the spec.
+demo: build
+	escript demo/demo.escript $(ERL_PATH)
+
+# An Erlang shell with erlang_python started.
+shell: build
+	erl -pa $(ERL_PATH) -eval '{ok, _} = application:ensure_all_started(erlang_python).'
+
+clean:
+	rm -rf $(BUILD)
