@@ -33,8 +33,11 @@ bool is_request(frame_kind k) {
 
 } // namespace
 
+// One thread more than the executors asked for: a leader only runs a request
+// itself when another thread can take over reading, so `threads` requests can
+// run at once while frames for waiting Python threads keep being delivered.
 executor_pool::executor_pool(frame_reader &reader, frame_writer &writer, std::size_t threads)
-    : reader_(reader), writer_(writer), size_(threads) {}
+    : reader_(reader), writer_(writer), size_(threads + 1) {}
 
 executor_pool::~executor_pool() {
     for (auto &t : threads_) {

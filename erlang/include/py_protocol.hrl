@@ -30,3 +30,7 @@
 %% The process dictionary key a handler sets while it runs a callback, so
 %% that py:call from inside goes back to the waiting Python thread.
 -define(PY_CHANNEL_KEY, '$py_channel').
+
+%% The process dictionary key holding a handler's {Port, Channel, Counters},
+%% so it can serve nested callbacks while it waits in py:call.
+-define(PY_HANDLER_KEY, '$py_handler').

@@ -138,18 +138,52 @@ request(Kind, Term, Timeout) ->
     end.
 
 await(Ref, Pending, Timeout) ->
+    case get(?PY_HANDLER_KEY) of
+        undefined -> await_reply(Ref, Pending, Timeout);
+        _ -> await_serving(Ref, Pending, deadline(Timeout))
+    end.
+
+await_reply(Ref, Pending, Timeout) ->
     receive
         {py_reply, Ref, Body} -> reply(Body);
         {py_down, Ref, Reason} -> {error, Reason}
     after Timeout ->
-        case ets:take(Pending, Ref) of
-            [_] ->
-                {error, timeout};
-            [] ->
-                %% The coordinator took the entry: its message is on the way.
-                await(Ref, Pending, infinity)
-        end
+        timed_out(Ref, Pending)
     end.
+
+%% In a handler process, the Python thread running our request may call
+%% back into Erlang: those callbacks come to this very process, so serve
+%% them while waiting, or both sides would wait for each other.
+await_serving(Ref, Pending, Deadline) ->
+    receive
+        {py_reply, Ref, Body} ->
+            reply(Body);
+        {py_down, Ref, Reason} ->
+            {error, Reason};
+        {py_callback, _, _} = Nested ->
+            ok = py_handler:serve(Nested),
+            await_serving(Ref, Pending, Deadline);
+        {py_message, _} = Nested ->
+            ok = py_handler:serve(Nested),
+            await_serving(Ref, Pending, Deadline)
+    after remaining(Deadline) ->
+        timed_out(Ref, Pending)
+    end.
+
+timed_out(Ref, Pending) ->
+    case ets:take(Pending, Ref) of
+        [_] ->
+            {error, timeout};
+        [] ->
+            %% The coordinator took the entry: its message is on the way.
+            await_reply(Ref, Pending, infinity)
+    end.
+
+deadline(infinity) -> infinity;
+deadline(Timeout) -> erlang:monotonic_time(millisecond) + Timeout.
+
+remaining(infinity) -> infinity;
+remaining(Deadline) -> max(0, Deadline - erlang:monotonic_time(millisecond)).
 
 reply(Body) ->
     case py_protocol:decode(Body) of

@@ -10,18 +10,24 @@
 %% <li>This process decodes `{Name, Args}', looks Name up in `py_registry'
 %%     and runs the function with the channel in its process dictionary.</li>
 %% <li>A `py:call' made by the function goes to the same channel: the
-%%     waiting Python thread runs it (re-entrancy at any depth).</li>
+%%     waiting Python thread runs it. If that Python code calls
+%%     `erlang.call' again, the callback comes back to this process, which
+%%     serves it while it waits in `py:call' (re-entrancy at any depth).</li>
 %% <li>The result, or `{error, {Class, Reason, Text, Stack}}', goes back as
 %%     a `result' frame on the channel with the callback's Ref; the Python
 %%     thread returns it or raises `erlang.ErlangError'.</li>
 %% </ol>
 %% The process outlives its Python thread: a new thread that reuses the
 %% channel reuses the handler too.
+%%
+%% State, kept in the process dictionary under `?PY_HANDLER_KEY' so that
+%% `py' can serve nested callbacks: the port, the channel id, and the
+%% coordinator's counters (slot 1: callbacks in flight).
 -module(py_handler).
 
 -include("py_protocol.hrl").
 
--export([start_link/3]).
+-export([start_link/3, serve/1]).
 -export([init/3]).
 
 %% API.
@@ -30,30 +36,37 @@
 start_link(Port, Channel, Counters) ->
     proc_lib:spawn_link(?MODULE, init, [Port, Channel, Counters]).
 
+%% @doc Serves one `py_callback' or `py_message' in the calling handler process.
+-spec serve({py_callback, non_neg_integer(), binary()} | {py_message, binary()}) -> ok.
+serve({py_callback, Ref, Body}) ->
+    {Port, Channel, Counters} = get(?PY_HANDLER_KEY),
+    Result = run(Body),
+    Frame = py_protocol:frame(?PY_RESULT, Channel, Ref, Result),
+    try erlang:port_command(Port, Frame) catch error:badarg -> ok end,
+    counters:sub(Counters, 1, 1),
+    ok;
+serve({py_message, Body}) ->
+    case py_protocol:decode(Body) of
+        {ok, {Pid, Term}} when is_pid(Pid) -> Pid ! Term;
+        _ -> logger:warning("erlang_python: bad erlang.send frame dropped")
+    end,
+    ok.
+
 %% Internal.
 
 -spec init(port(), pos_integer(), counters:counters_ref()) -> no_return().
 init(Port, Channel, Counters) ->
     put(?PY_CHANNEL_KEY, Channel),
-    loop(Port, Channel, Counters).
+    put(?PY_HANDLER_KEY, {Port, Channel, Counters}),
+    loop().
 
-loop(Port, Channel, Counters) ->
+loop() ->
     receive
-        {py_callback, Ref, Body} ->
-            Result = run(Body),
-            Frame = encode_result(Channel, Ref, Result),
-            try erlang:port_command(Port, Frame) catch error:badarg -> ok end,
-            counters:sub(Counters, 1, 1),
-            loop(Port, Channel, Counters);
-        {py_message, Body} ->
-            case py_protocol:decode(Body) of
-                {ok, {Pid, Term}} when is_pid(Pid) -> Pid ! Term;
-                _ -> logger:warning("erlang_python: bad erlang.send frame dropped")
-            end,
-            loop(Port, Channel, Counters);
-        _Other ->
-            loop(Port, Channel, Counters)
-    end.
+        {py_callback, _, _} = Msg -> serve(Msg);
+        {py_message, _} = Msg -> serve(Msg);
+        _Other -> ok
+    end,
+    loop().
 
 run(Body) ->
     case py_protocol:decode(Body) of
@@ -82,11 +95,6 @@ apply_entry(Entry, Args) ->
         Class:Reason:Stack ->
             {error, {Class, Reason, format(Class, Reason), format_stack(Stack)}}
     end.
-
-%% The result must encode: a value Python cannot take back (say, a huge
-%% nesting) is still answered.
-encode_result(Channel, Ref, Result) ->
-    py_protocol:frame(?PY_RESULT, Channel, Ref, Result).
 
 format(Class, Reason) ->
     unicode:characters_to_binary(io_lib:format("~p: ~0p", [Class, Reason])).
