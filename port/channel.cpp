@@ -1,6 +1,8 @@
 // Per-Python-thread channels: a private mailbox each, pooled and reused as threads come and go.
 #include "channel.hpp"
 
+#include <chrono>
+
 namespace erlang_python {
 
 void channel::deliver(frame &&f) {
@@ -11,15 +13,60 @@ void channel::deliver(frame &&f) {
     ready_.notify_one();
 }
 
-std::optional<frame> channel::wait() {
+wake channel::wait(std::uint64_t since) {
     std::unique_lock<std::mutex> lock(mutex_);
-    ready_.wait(lock, [this] { return closed_ || !inbox_.empty(); });
+    ready_.wait(lock, [&] {
+        return closed_ || interrupted_ || abort_epoch_ != since || !inbox_.empty();
+    });
+    if (interrupted_) {
+        return {wake_reason::interrupted, std::nullopt};
+    }
+    if (abort_epoch_ != since) {
+        return {wake_reason::aborted, std::nullopt};
+    }
     if (inbox_.empty()) {
-        return std::nullopt;
+        return {wake_reason::closed, std::nullopt};
     }
     frame f = std::move(inbox_.front());
     inbox_.pop_front();
-    return f;
+    return {wake_reason::frame, std::move(f)};
+}
+
+bool channel::sleep_for(double seconds) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    auto duration = std::chrono::duration<double>(seconds);
+    return !ready_.wait_for(lock, duration, [this] { return interrupted_; });
+}
+
+void channel::interrupt() {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        interrupted_ = true;
+    }
+    ready_.notify_all();
+}
+
+void channel::clear_interrupt() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    interrupted_ = false;
+}
+
+bool channel::interrupted() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return interrupted_;
+}
+
+void channel::abort() {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        ++abort_epoch_;
+    }
+    ready_.notify_all();
+}
+
+std::uint64_t channel::abort_epoch() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return abort_epoch_;
 }
 
 void channel::close() {
@@ -33,6 +80,7 @@ void channel::close() {
 void channel::clear() {
     std::lock_guard<std::mutex> lock(mutex_);
     inbox_.clear();
+    interrupted_ = false;
 }
 
 channel_registry &channel_registry::instance() {

@@ -13,8 +13,22 @@
 
 namespace erlang_python {
 
+// Why channel::wait returned.
+enum class wake_reason {
+    frame,       // a frame arrived
+    closed,      // the port is shutting down
+    interrupted, // the request this thread runs was cancelled (timeout)
+    aborted,     // the thread's Erlang handler died
+};
+
+struct wake {
+    wake_reason reason;
+    std::optional<frame> received;
+};
+
 // The mailbox of one Python thread: results of its callbacks and nested
-// requests for it arrive here while it waits in erlang.call.
+// requests for it arrive here while it waits in erlang.call. It is also the
+// thread's interruption point while it runs a request from Erlang.
 class channel {
 public:
     explicit channel(channel_id id) : id_(id) {}
@@ -23,13 +37,22 @@ public:
 
     // Any thread. Queues a frame and wakes the owner.
     void deliver(frame &&f);
-    // Releases nothing itself: call without the GIL. Blocks until a frame
-    // arrives; returns nothing once the port is shutting down.
-    std::optional<frame> wait();
+    // Call without the GIL. Blocks until a frame arrives, the channel is
+    // interrupted or closed, or it is aborted after abort_epoch() was `since`.
+    wake wait(std::uint64_t since);
+    // Call without the GIL. Sleeps up to `seconds`; false if interrupted.
+    bool sleep_for(double seconds);
     // Wakes every waiter for good (stdin closed).
     void close();
     // Drops queued frames (stale results) before the channel is reused.
     void clear();
+
+    void interrupt();
+    void clear_interrupt();
+    bool interrupted();
+    // Ends every wait in progress on this channel (the handler died).
+    void abort();
+    std::uint64_t abort_epoch();
 
 private:
     channel_id id_;
@@ -37,6 +60,8 @@ private:
     std::condition_variable ready_;
     std::deque<frame> inbox_;
     bool closed_ = false;
+    bool interrupted_ = false;
+    std::uint64_t abort_epoch_ = 0;
 };
 
 // Owns every channel; hands free ones to threads. Lives until process exit

@@ -1,4 +1,5 @@
 // The embedded native module `_erlang`: erlang.call and erlang.send for any Python thread.
+#include "cancellation.hpp"
 #include "channel.hpp"
 #include "port_runtime.hpp"
 #include "python_types.hpp"
@@ -13,6 +14,14 @@ namespace {
 bool is_request(frame_kind k) {
     return k == frame_kind::call || k == frame_kind::eval || k == frame_kind::exec
            || k == frame_kind::stats;
+}
+
+// Requires the GIL. Raises erlang.ErlangError for a call that got no answer.
+[[noreturn]] void throw_erlang_error(const py::str &name, const char *why) {
+    std::string text = "erlang.call('" + name.cast<std::string>() + "'): " + why;
+    py::object error = types().erlang_error(text, py::none(), py::none(), "");
+    PyErr_SetObject(reinterpret_cast<PyObject *>(Py_TYPE(error.ptr())), error.ptr());
+    throw py::error_already_set();
 }
 
 // Requires the GIL; releases it while waiting. Sends a callback frame on the
@@ -32,28 +41,40 @@ py::object call(const py::str &name, const py::args &args) {
     encode_term(x, py::list(args), rt.config.max_depth);
 
     std::optional<frame> answer;
+    wake_reason why = wake_reason::frame;
     {
         py::gil_scoped_release release;
+        std::uint64_t since = ch.abort_epoch();
         rt.writer->send(request);
         for (;;) {
-            std::optional<frame> f = ch.wait();
-            if (!f) {
+            wake w = ch.wait(since);
+            why = w.reason;
+            if (why != wake_reason::frame) {
                 break;
             }
-            if (f->header.kind == frame_kind::result) {
-                if (f->header.ref == ref) {
-                    answer = std::move(f);
+            const frame_header &h = w.received->header;
+            if (h.kind == frame_kind::result) {
+                if (h.ref == ref) {
+                    answer = std::move(w.received);
                     break;
                 }
                 continue; // a stale result: its caller gave up long ago
             }
-            if (is_request(f->header.kind)) {
-                run_request(*f, *rt.writer);
+            if (is_request(h.kind)) {
+                run_request(*w.received, *rt.writer);
             }
         }
     }
-    if (!answer) {
-        throw py::value_error("erlang.call: the port is shutting down");
+    switch (why) {
+        case wake_reason::frame:
+            break;
+        case wake_reason::interrupted:
+            PyErr_SetString(PyExc_TimeoutError, "the request from Erlang timed out");
+            throw py::error_already_set();
+        case wake_reason::aborted:
+            throw_erlang_error(name, "the Erlang handler process of this thread died");
+        case wake_reason::closed:
+            throw_erlang_error(name, "the port is shutting down");
     }
     py::tuple reply = decode_term(answer->body(), answer->body_size, rt.config.max_depth);
     if (std::string(py::str(reply[0])) == "ok") {
@@ -86,6 +107,30 @@ void send(const py::object &pid, const py::object &term) {
     rt.writer->send(message);
 }
 
+// Requires the GIL; releases it while sleeping. Replaces time.sleep so that
+// a request cancelled by Erlang (timeout) stops sleeping at once; elsewhere
+// it is the original time.sleep.
+void sleep(const py::object &seconds) {
+    request_scope *scope = request_scope::current();
+    if (scope == nullptr) {
+        py::module_::import("_erlang").attr("_real_sleep")(seconds);
+        return;
+    }
+    double s = py::float_(seconds);
+    if (!(s >= 0)) {
+        throw py::value_error("sleep length must be non-negative");
+    }
+    bool finished = false;
+    {
+        py::gil_scoped_release release;
+        finished = scope->interrupt_point().sleep_for(s);
+    }
+    if (!finished) {
+        PyErr_SetString(PyExc_TimeoutError, "the request from Erlang timed out");
+        throw py::error_already_set();
+    }
+}
+
 } // namespace
 } // namespace erlang_python
 
@@ -101,4 +146,8 @@ PYBIND11_EMBEDDED_MODULE(_erlang, m) {
           pybind11::arg("pid"),
           pybind11::arg("term"),
           "send(pid, term): send `term` to the Erlang process `pid` (fire and forget).");
+    m.def("sleep",
+          &erlang_python::sleep,
+          pybind11::arg("seconds"),
+          "sleep(seconds): time.sleep that a timed-out request from Erlang can interrupt.");
 }

@@ -1,6 +1,7 @@
 // Leader/follower pool: one thread reads frames; it runs a request itself when a follower can take over reading.
 #include "executor_pool.hpp"
 
+#include "cancellation.hpp"
 #include "channel.hpp"
 #include "request_runner.hpp"
 
@@ -124,12 +125,20 @@ std::optional<frame> executor_pool::lead() {
 }
 
 void executor_pool::route(frame &&f) {
+    if (f.header.kind == frame_kind::cancel) {
+        cancel_request(f.header.ref);
+        return;
+    }
     auto c = channel_registry::instance().find(f.header.channel);
     if (!c) {
         std::fprintf(stderr,
                      "erlang_python_port: dropped a %s frame for unknown channel %u\n",
                      kind_name(f.header.kind),
                      unsigned(f.header.channel));
+        return;
+    }
+    if (f.header.kind == frame_kind::result && f.header.ref == 0) {
+        c->abort(); // the thread's handler died: no result will come
         return;
     }
     c->deliver(std::move(f));

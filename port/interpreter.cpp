@@ -32,6 +32,11 @@ python_interpreter::python_interpreter(const options &o)
         }
         load_python_types();
         py::module_::import("erlang");
+        // time.sleep becomes interruptible by a cancel from Erlang.
+        py::module_ time = py::module_::import("time");
+        py::module_ native = py::module_::import("_erlang");
+        native.attr("_real_sleep") = time.attr("sleep");
+        time.attr("sleep") = native.attr("sleep");
     } catch (py::error_already_set &e) {
         // Turned into a plain exception while the interpreter still exists.
         throw std::runtime_error(std::string("Python start-up failed: ") + e.what());

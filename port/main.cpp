@@ -1,4 +1,5 @@
 // The erlang_python port program: embeds CPython and serves the coordinator's frames on stdin/stdout.
+#include "cancellation.hpp"
 #include "executor_pool.hpp"
 #include "frame_io.hpp"
 #include "interpreter.hpp"
@@ -64,7 +65,9 @@ int main(int argc, char **argv) {
     }
     std::signal(SIGPIPE, SIG_IGN);
     try {
+        ep::die_with_parent();
         ep::protocol_fds fds = ep::protect_protocol_fds();
+        ep::apply_limits(opts.max_memory, opts.max_cpu_seconds);
         ei_init();
         boost::asio::io_context io;
         ep::frame_writer writer(io, fds.out);
@@ -80,6 +83,7 @@ int main(int argc, char **argv) {
             pool.start();
             pool.join();
         }
+        ep::stop_cancellations();
         bound_shutdown(2);
         // ~python_interpreter finalizes Python here.
     } catch (const std::exception &e) {

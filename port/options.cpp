@@ -35,6 +35,8 @@ const char *usage() {
            "  --max-frame BYTES  largest frame accepted or sent (default 1073741824)\n"
            "  --max-depth N      deepest term nesting converted (default 10000)\n"
            "  --path DIR         prepend DIR to sys.path (repeatable)\n"
+           "  --max-memory BYTES limit the address space (RLIMIT_AS)\n"
+           "  --max-cpu SECONDS  limit the CPU time (RLIMIT_CPU)\n"
            "  --version          print the program, protocol and Python versions\n"
            "  --help             print this text\n";
 }
@@ -59,6 +61,10 @@ options parse_options(int argc, char **argv) {
             o.max_frame = to_size(a, value(), 64);
         } else if (a == "--max-depth") {
             o.max_depth = to_size(a, value(), 1);
+        } else if (a == "--max-memory") {
+            o.max_memory = to_size(a, value(), 1 << 20);
+        } else if (a == "--max-cpu") {
+            o.max_cpu_seconds = to_size(a, value(), 1);
         } else if (a == "--path") {
             o.python_path.push_back(value());
         } else {

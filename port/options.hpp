@@ -14,6 +14,8 @@ struct options {
     std::size_t max_frame = 1u << 30; // bytes after the length prefix
     std::size_t max_depth = default_max_depth;
     std::vector<std::string> python_path; // prepended to sys.path
+    std::size_t max_memory = 0;           // RLIMIT_AS in bytes; 0: no limit
+    std::size_t max_cpu_seconds = 0;      // RLIMIT_CPU; 0: no limit
     bool help = false;
     bool version = false;
 };

@@ -1,8 +1,11 @@
-// Moves the protocol off fds 0 and 1 so that nothing Python prints can corrupt a frame.
+// Process set-up before Python starts: protocol fds moved off 0 and 1, parent-death signal, limits.
 #include "protocol_fds.hpp"
 
 #include <cerrno>
+#include <csignal>
 #include <fcntl.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <system_error>
 #include <unistd.h>
 
@@ -36,6 +39,25 @@ protocol_fds protect_protocol_fds() {
     enlarge_pipe(fds.in);
     enlarge_pipe(fds.out);
     return fds;
+}
+
+void die_with_parent() {
+    check(::prctl(PR_SET_PDEATHSIG, SIGKILL), "prctl(PR_SET_PDEATHSIG)");
+    if (::getppid() == 1) {
+        ::_exit(0); // the parent died before the line above
+    }
+}
+
+void apply_limits(std::size_t max_memory, std::size_t max_cpu_seconds) {
+    if (max_memory != 0) {
+        rlimit r{rlim_t(max_memory), rlim_t(max_memory)};
+        check(::setrlimit(RLIMIT_AS, &r), "setrlimit(RLIMIT_AS)");
+    }
+    if (max_cpu_seconds != 0) {
+        // SIGXCPU at the soft limit ends the process; the hard limit is a backstop.
+        rlimit r{rlim_t(max_cpu_seconds), rlim_t(max_cpu_seconds + 1)};
+        check(::setrlimit(RLIMIT_CPU, &r), "setrlimit(RLIMIT_CPU)");
+    }
 }
 
 } // namespace erlang_python

@@ -1,6 +1,7 @@
 // Runs one request from Erlang (call, eval, exec, stats) and writes its reply: the dispatcher.
 #include "request_runner.hpp"
 
+#include "cancellation.hpp"
 #include "channel.hpp"
 #include "port_runtime.hpp"
 #include "term_codec.hpp"
@@ -128,7 +129,9 @@ void encode_python_error(term_buffer &buf, py::error_already_set &e) {
         cls = py::str(e.type().attr("__name__")).cast<std::string>();
         message = py::str(e.value()).cast<std::string>();
         py::object format = py::module_::import("traceback").attr("format_exception");
-        traceback = py::str("").attr("join")(format(e.value())).cast<std::string>();
+        py::object trace = e.trace() ? py::object(e.trace()) : py::object(py::none());
+        traceback = py::str("").attr("join")(format(e.type(), e.value(), trace))
+                        .cast<std::string>();
     } catch (const std::exception &) {
         // Formatting the exception failed in turn: send what we have.
         PyErr_Clear();
@@ -142,6 +145,11 @@ void run_request(const frame &request, frame_writer &out) {
     {
         py::gil_scoped_acquire gil;
         try {
+            request_scope scope(request.header.ref);
+            if (scope.cancelled_early()) {
+                PyErr_SetString(PyExc_TimeoutError, "the request was cancelled before it started");
+                throw py::error_already_set();
+            }
             py::object result = execute(request);
             encode_ok_header(reply.get());
             encode_term(reply.get(), result, runtime().config.max_depth);

@@ -10,6 +10,7 @@
 %% <li>`timeout': no answer within the timeout; a late answer is dropped.</li>
 %% <li>`{port_exit, {status, N} | {signal, N}}': the Python process died.</li>
 %% <li>`not_started': the application is not running.</li>
+%% <li>`overloaded': more requests are pending than `max_pending' allows.</li>
 %% <li>`{frame_too_large, Size, Max}': the request is over `max_frame_size'.</li>
 %% <li>`{bad_term, _}': the reply held an atom that does not exist in this node.</li>
 %% </ul>
@@ -30,7 +31,7 @@
 -type error_reason() :: {atom() | binary(), binary()} | timeout | not_started
                       | {port_exit, {status | signal, integer()}}
                       | {frame_too_large, pos_integer(), pos_integer()}
-                      | {bad_term, atom()} | port_closed.
+                      | {bad_term, atom()} | port_closed | overloaded.
 
 -define(TRACEBACK_KEY, '$py_last_traceback').
 
@@ -117,25 +118,40 @@ last_traceback() ->
 request(Kind, Term, Timeout) ->
     case persistent_term:get(?PY_PORT_KEY, undefined) of
         undefined ->
-            {error, not_started};
-        #py_port{port = Port, pending = Pending, max_frame = Max} ->
-            Ref = erlang:unique_integer([positive]),
-            [Header, Body] = py_protocol:frame(Kind, py_protocol:channel(), Ref, Term),
-            Size = ?PY_HEADER_SIZE + byte_size(Body),
-            if
-                Size > Max ->
-                    {error, {frame_too_large, Size, Max}};
-                true ->
-                    true = ets:insert(Pending, {Ref, self()}),
-                    try erlang:port_command(Port, [Header, Body]) of
-                        true -> await(Ref, Pending, Timeout)
-                    catch
-                        error:badarg ->
-                            ets:delete(Pending, Ref),
-                            {error, port_closed}
-                    end
+            %% Not started, or the port is restarting: wait for it, bounded
+            %% by the call's own timeout.
+            case py_coordinator:await_ready(Timeout) of
+                {ok, Waited} -> request(Kind, Term, reduce(Timeout, Waited));
+                {error, _} = Error -> Error
+            end;
+        #py_port{} = P ->
+            send_request(P, Kind, Term, Timeout)
+    end.
+
+send_request(#py_port{port = Port, pending = Pending, max_frame = Max,
+                      max_pending = MaxPending}, Kind, Term, Timeout) ->
+    Ref = erlang:unique_integer([positive]),
+    [Header, Body] = py_protocol:frame(Kind, py_protocol:channel(), Ref, Term),
+    Size = ?PY_HEADER_SIZE + byte_size(Body),
+    Overloaded = ets:info(Pending, size) >= MaxPending,
+    if
+        Size > Max ->
+            {error, {frame_too_large, Size, Max}};
+        Overloaded ->
+            {error, overloaded};
+        true ->
+            true = ets:insert(Pending, {Ref, self()}),
+            try erlang:port_command(Port, [Header, Body]) of
+                true -> await(Ref, Pending, Timeout)
+            catch
+                error:badarg ->
+                    ets:delete(Pending, Ref),
+                    {error, port_closed}
             end
     end.
+
+reduce(infinity, _) -> infinity;
+reduce(Timeout, Waited) -> max(0, Timeout - Waited).
 
 await(Ref, Pending, Timeout) ->
     case get(?PY_HANDLER_KEY) of
@@ -171,8 +187,10 @@ await_serving(Ref, Pending, Deadline) ->
     end.
 
 timed_out(Ref, Pending) ->
-    case ets:take(Pending, Ref) of
-        [_] ->
+    %% Atomically marks the request cancelled unless its reply was taken.
+    case ets:update_element(Pending, Ref, {2, cancelled}) of
+        true ->
+            py_coordinator:cancel(Ref),
             {error, timeout};
         [] ->
             %% The coordinator took the entry: its message is on the way.

@@ -11,6 +11,14 @@
 %%     the frame's channel (one per Python thread), spawned on the channel's
 %%     first frame and kept for reuse.</li>
 %% </ol>
+%%
+%% == Cancellation ==
+%% A caller that times out marks its pending entry `cancelled' and calls
+%% `cancel/1': the port interrupts the request (an exception in its thread).
+%% If no reply comes within `cancel_grace' ms the Python code is stuck where
+%% it cannot be interrupted, and the port is killed and restarted. Once a
+%% second, entries of callers that died are cancelled the same way.
+%%
 %% When the port dies every pending caller gets `{error, {port_exit, How}}'
 %% at once and the coordinator stops, so the supervisor starts a new port.
 -module(py_coordinator).
@@ -18,20 +26,23 @@
 
 -include("py_protocol.hrl").
 
--export([start_link/0, stats/0]).
+-export([start_link/0, stats/0, cancel/1, await_ready/1]).
 -export([init/1, handle_call/3, handle_cast/2, handle_info/2, terminate/2]).
 
 -record(state, {
     port :: port(),
-    pending :: ets:tid(),           % {Ref, CallerPid}, shared with callers
+    pending :: ets:tid(),                % {Ref, CallerPid | cancelled}, shared with callers
     counters :: counters:counters_ref(), % 1: callbacks in flight
     handlers = #{} :: #{non_neg_integer() => pid()}, % channel -> handler
     os_pid :: integer(),
     python_version :: binary(),
-    late_replies = 0 :: non_neg_integer()
+    late_replies = 0 :: non_neg_integer(),
+    cancelled = 0 :: non_neg_integer(),
+    grace :: non_neg_integer()
 }).
 
 -define(IN_FLIGHT, 1).
+-define(SWEEP_INTERVAL, 1000).
 
 %% API.
 
@@ -44,6 +55,18 @@ start_link() ->
 stats() ->
     gen_server:call(?MODULE, stats).
 
+%% @doc Interrupts request Ref, whose pending entry the caller marked `cancelled'.
+-spec cancel(non_neg_integer()) -> ok.
+cancel(Ref) ->
+    gen_server:cast(?MODULE, {cancel, Ref}).
+
+%% @doc Waits up to Timeout ms for a running port; returns the ms waited.
+%% `not_started' when the application is not running at all.
+-spec await_ready(timeout()) -> {ok, non_neg_integer()} | {error, not_started | timeout}.
+await_ready(Timeout) ->
+    Start = erlang:monotonic_time(millisecond),
+    await_ready(Start, Timeout).
+
 %% gen_server.
 
 -spec init([]) -> {ok, #state{}} | {stop, term()}.
@@ -53,6 +76,8 @@ init([]) ->
     MaxFrame = env(max_frame_size),
     Args = ["--threads", integer_to_list(env(executor_threads)),
             "--max-frame", integer_to_list(MaxFrame)]
+        ++ limit_args("--max-memory", env(max_memory))
+        ++ limit_args("--max-cpu", env(max_cpu_seconds))
         ++ lists:append([["--path", Dir] || Dir <- env(python_path)]),
     Port = open_port({spawn_executable, Exe},
                      [{packet, 4}, binary, exit_status, use_stdio,
@@ -65,9 +90,12 @@ init([]) ->
             Counters = counters:new(1, [write_concurrency]),
             persistent_term:put(?PY_PORT_KEY, #py_port{port = Port, pending = Pending,
                                                        max_frame = MaxFrame,
+                                                       max_pending = env(max_pending),
                                                        counters = Counters}),
+            erlang:send_after(?SWEEP_INTERVAL, self(), sweep),
             {ok, #state{port = Port, pending = Pending, counters = Counters,
-                        os_pid = OsPid, python_version = PyVersion}};
+                        os_pid = OsPid, python_version = PyVersion,
+                        grace = env(cancel_grace)}};
         {Port, {exit_status, Status}} ->
             {stop, {port_start_failed, exit_how(Status)}}
     after Timeout ->
@@ -77,18 +105,26 @@ init([]) ->
 
 -spec handle_call(term(), gen_server:from(), #state{}) -> {reply, term(), #state{}}.
 handle_call(stats, _From, S = #state{handlers = Handlers}) ->
+    %% Cancelled requests whose Python code has not stopped yet.
+    Cancelling = ets:select_count(S#state.pending, [{{'_', cancelled}, [], [true]}]),
     Stats = #{channels => map_size(Handlers),
               handlers => length([P || P <- maps:values(Handlers), is_process_alive(P)]),
-              pending_calls => ets:info(S#state.pending, size),
+              pending_calls => ets:info(S#state.pending, size) - Cancelling,
+              cancelling => Cancelling,
               in_flight_callbacks => counters:get(S#state.counters, ?IN_FLIGHT),
               late_replies => S#state.late_replies,
+              cancelled => S#state.cancelled,
               os_pid => S#state.os_pid,
               python_version => S#state.python_version},
     {reply, Stats, S};
+handle_call(ready, _From, S) ->
+    {reply, ok, S};
 handle_call(_Other, _From, S) ->
     {reply, {error, unknown_request}, S}.
 
 -spec handle_cast(term(), #state{}) -> {noreply, #state{}}.
+handle_cast({cancel, Ref}, S) ->
+    {noreply, send_cancel(Ref, S)};
 handle_cast(_Msg, S) ->
     {noreply, S}.
 
@@ -96,10 +132,10 @@ handle_cast(_Msg, S) ->
 handle_info({Port, {data, <<?PY_REPLY, _Channel:32, Ref:64, Body/binary>>}},
             S = #state{port = Port, pending = Pending}) ->
     case ets:take(Pending, Ref) of
-        [{_, Caller}] ->
+        [{_, Caller}] when is_pid(Caller) ->
             Caller ! {py_reply, Ref, Body},
             {noreply, S};
-        [] ->
+        _ ->
             {noreply, S#state{late_replies = S#state.late_replies + 1}}
     end;
 handle_info({Port, {data, <<?PY_CALLBACK, Channel:32, Ref:64, Body/binary>>}},
@@ -123,11 +159,28 @@ handle_info({Port, {exit_status, Status}}, S = #state{port = Port}) ->
 handle_info({'EXIT', Port, Reason}, S = #state{port = Port}) ->
     fail_pending(S#state.pending, {port_exit, Reason}),
     {stop, {port_exit, Reason}, S};
-handle_info({'EXIT', Pid, _Reason}, S = #state{handlers = Handlers}) ->
-    %% A handler died (it catches every error, so it was killed): forget it;
-    %% the channel's next callback spawns a new one.
+handle_info({'EXIT', Pid, Reason}, S = #state{handlers = Handlers}) ->
+    %% A handler died (it catches every error, so it was killed). Its Python
+    %% thread may be waiting for a result: a result with Ref 0 ends every
+    %% wait on the channel with an exception. The next callback on the
+    %% channel spawns a new handler.
     Dead = [C || {C, P} <- maps:to_list(Handlers), P =:= Pid],
+    [abort_channel(C, Reason, S) || C <- Dead],
     {noreply, S#state{handlers = maps:without(Dead, Handlers)}};
+handle_info(sweep, S) ->
+    erlang:send_after(?SWEEP_INTERVAL, self(), sweep),
+    {noreply, sweep_dead_callers(S)};
+handle_info({grace_expired, Ref}, S = #state{pending = Pending}) ->
+    case ets:lookup(Pending, Ref) of
+        [{Ref, cancelled}] ->
+            logger:warning("erlang_python: a cancelled request did not stop within ~p ms; "
+                           "killing Python process ~p", [S#state.grace, S#state.os_pid]),
+            ets:delete(Pending, Ref),
+            _ = os:cmd("kill -KILL " ++ integer_to_list(S#state.os_pid)),
+            {noreply, S};
+        _ ->
+            {noreply, S}
+    end;
 handle_info(_Other, S) ->
     {noreply, S}.
 
@@ -140,6 +193,51 @@ terminate(_Reason, S = #state{port = Port}) ->
 
 %% Internal.
 
+await_ready(Start, Timeout) ->
+    Waited = erlang:monotonic_time(millisecond) - Start,
+    Left = case Timeout of infinity -> infinity; _ -> Timeout - Waited end,
+    case {whereis(py_sup), whereis(?MODULE)} of
+        {undefined, _} ->
+            {error, not_started};
+        _ when Left =/= infinity, Left =< 0 ->
+            {error, timeout};
+        {_, undefined} ->
+            %% Between a dead coordinator and its restart: a short pause.
+            timer:sleep(5),
+            await_ready(Start, Timeout);
+        {_, Pid} ->
+            %% Answered once the (re)starting coordinator's init is done.
+            try gen_server:call(Pid, ready, Left) of
+                ok -> {ok, erlang:monotonic_time(millisecond) - Start}
+            catch
+                exit:{timeout, _} -> {error, timeout};
+                exit:_ -> await_ready(Start, Timeout)
+            end
+    end.
+
+send_cancel(Ref, S = #state{port = Port}) ->
+    Frame = py_protocol:frame(?PY_CANCEL, ?PY_ANY_CHANNEL, Ref, {}),
+    try erlang:port_command(Port, Frame) catch error:badarg -> ok end,
+    erlang:send_after(S#state.grace, self(), {grace_expired, Ref}),
+    S#state{cancelled = S#state.cancelled + 1}.
+
+sweep_dead_callers(S = #state{pending = Pending}) ->
+    Dead = [Ref || {Ref, Caller} <- ets:tab2list(Pending),
+                   is_pid(Caller), not is_process_alive(Caller)],
+    lists:foldl(fun(Ref, Acc) ->
+                        case ets:update_element(Pending, Ref, {2, cancelled}) of
+                            true -> send_cancel(Ref, Acc);
+                            false -> Acc
+                        end
+                end, S, Dead).
+
+abort_channel(Channel, Reason, #state{port = Port}) ->
+    Text = unicode:characters_to_binary(
+             io_lib:format("handler process died: ~0p", [Reason])),
+    Frame = py_protocol:frame(?PY_RESULT, Channel, 0,
+                              {error, {exit, handler_died, Text, <<>>}}),
+    try erlang:port_command(Port, Frame) catch error:badarg -> ok end.
+
 handler(Channel, S = #state{handlers = Handlers}) ->
     case Handlers of
         #{Channel := Pid} ->
@@ -150,9 +248,12 @@ handler(Channel, S = #state{handlers = Handlers}) ->
     end.
 
 fail_pending(Pending, Reason) ->
-    [Caller ! {py_down, Ref, Reason} || {Ref, Caller} <- ets:tab2list(Pending)],
+    [Caller ! {py_down, Ref, Reason} || {Ref, Caller} <- ets:tab2list(Pending), is_pid(Caller)],
     ets:delete_all_objects(Pending),
     ok.
+
+limit_args(_Flag, infinity) -> [];
+limit_args(Flag, N) when is_integer(N), N > 0 -> [Flag, integer_to_list(N)].
 
 exit_how(Status) when Status > 128 -> {signal, Status - 128};
 exit_how(Status) -> {status, Status}.
