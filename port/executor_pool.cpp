@@ -3,6 +3,7 @@
 
 #include "cancellation.hpp"
 #include "channel.hpp"
+#include "diagnostics.hpp"
 #include "request_runner.hpp"
 
 #include <Python.h>
@@ -98,8 +99,7 @@ std::optional<frame> executor_pool::lead() {
         try {
             f = reader_.next();
         } catch (const protocol_error &e) {
-            std::fprintf(stderr, "erlang_python_port: %s\n", e.what());
-            std::fflush(stderr);
+            diag("%s", e.what());
             std::_Exit(3); // Erlang reports the exit status; nothing can be trusted now
         }
         if (!f) {
@@ -131,10 +131,9 @@ void executor_pool::route(frame &&f) {
     }
     auto c = channel_registry::instance().find(f.header.channel);
     if (!c) {
-        std::fprintf(stderr,
-                     "erlang_python_port: dropped a %s frame for unknown channel %u\n",
-                     kind_name(f.header.kind),
-                     unsigned(f.header.channel));
+        diag("dropped a %s frame for unknown channel %u",
+             kind_name(f.header.kind),
+             unsigned(f.header.channel));
         return;
     }
     if (f.header.kind == frame_kind::result && f.header.ref == 0) {
@@ -149,8 +148,7 @@ void executor_pool::run(const frame &f) {
         run_request(f, writer_);
     } catch (const std::exception &e) {
         // Only writing can fail here: Erlang has gone away.
-        std::fprintf(stderr, "erlang_python_port: %s\n", e.what());
-        std::fflush(stderr);
+        diag("%s", e.what());
         std::_Exit(4);
     }
 }

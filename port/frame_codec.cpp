@@ -98,6 +98,8 @@ const char *kind_name(frame_kind kind) {
             return "callback";
         case frame_kind::message:
             return "message";
+        case frame_kind::output:
+            return "output";
     }
     return "unknown";
 }

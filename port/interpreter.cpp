@@ -23,7 +23,11 @@ std::string executable_dir() {
 python_interpreter::python_interpreter(const options &o)
     : interpreter_(/*init_signal_handlers=*/false) {
     try {
-        py::list path = py::module_::import("sys").attr("path");
+        py::module_ sys = py::module_::import("sys");
+        // fds 1 and 2 are pipes to Erlang's logger: send whole lines promptly.
+        sys.attr("stdout").attr("reconfigure")(py::arg("line_buffering") = true);
+        sys.attr("stderr").attr("reconfigure")(py::arg("line_buffering") = true);
+        py::list path = sys.attr("path");
         // Our own package first, then the user's folders in the order given.
         path.insert(0, executable_dir() + "/python");
         std::size_t at = 1;

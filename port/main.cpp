@@ -1,8 +1,10 @@
 // The erlang_python port program: embeds CPython and serves the coordinator's frames on stdin/stdout.
 #include "cancellation.hpp"
+#include "diagnostics.hpp"
 #include "executor_pool.hpp"
 #include "frame_io.hpp"
 #include "interpreter.hpp"
+#include "output_capture.hpp"
 #include "port_runtime.hpp"
 #include "protocol_fds.hpp"
 
@@ -37,7 +39,7 @@ void send_hello(ep::frame_writer &out) {
 void bound_shutdown(int seconds) {
     std::thread([seconds] {
         std::this_thread::sleep_for(std::chrono::seconds(seconds));
-        std::fprintf(stderr, "erlang_python_port: Python threads still running, exiting anyway\n");
+        ep::diag("Python threads still running, exiting anyway");
         std::_Exit(0);
     }).detach();
 }
@@ -66,6 +68,7 @@ int main(int argc, char **argv) {
     std::signal(SIGPIPE, SIG_IGN);
     try {
         ep::die_with_parent();
+        ep::keep_diagnostics_fd();
         ep::protocol_fds fds = ep::protect_protocol_fds();
         ep::apply_limits(opts.max_memory, opts.max_cpu_seconds);
         ei_init();
@@ -74,6 +77,7 @@ int main(int argc, char **argv) {
         ep::frame_reader reader(io, fds.in, opts.max_frame);
         ep::runtime().config = opts;
         ep::runtime().writer = &writer;
+        ep::start_output_capture(writer);
 
         ep::python_interpreter python(opts);
         {
@@ -87,7 +91,7 @@ int main(int argc, char **argv) {
         bound_shutdown(2);
         // ~python_interpreter finalizes Python here.
     } catch (const std::exception &e) {
-        std::fprintf(stderr, "erlang_python_port: %s\n", e.what());
+        ep::diag("%s", e.what());
         return 1;
     }
     return 0;

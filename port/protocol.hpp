@@ -20,6 +20,7 @@
 //   result  {ok, Value} | {error, {Class,       <- answers a callback on channel N, same Ref
 //            Reason, Text}}
 //                                              message  {Pid, Term}           (channel N)
+//                                              output   {stdout | stderr, Bytes}
 //
 // ErrorInfo is {ClassName, Message, Traceback}, three UTF-8 binaries.
 // A call/eval/exec sent on channel N > 0 is a nested request: it runs on the
@@ -49,6 +50,7 @@ enum class frame_kind : std::uint8_t {
     reply = 65,
     callback = 66,
     message = 67,
+    output = 68,
 };
 
 using channel_id = std::uint32_t;

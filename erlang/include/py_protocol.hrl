@@ -21,6 +21,7 @@
 -define(PY_REPLY, 65).    % {ok, Value} | {error, {ClassName, Message, Traceback}}
 -define(PY_CALLBACK, 66). % {Name, Args}
 -define(PY_MESSAGE, 67).  % {Pid, Term}
+-define(PY_OUTPUT, 68).   % {stdout | stderr, Bytes}
 
 %% What callers find in persistent_term while a port is up.
 -define(PY_PORT_KEY, {erlang_python, port}).

@@ -38,7 +38,8 @@
     python_version :: binary(),
     late_replies = 0 :: non_neg_integer(),
     cancelled = 0 :: non_neg_integer(),
-    grace :: non_neg_integer()
+    grace :: non_neg_integer(),
+    output :: pid()                      % py_output: Python's stdout/stderr
 }).
 
 -define(IN_FLIGHT, 1).
@@ -83,6 +84,7 @@ init([]) ->
                      [{packet, 4}, binary, exit_status, use_stdio,
                       {args, Args}, {env, env(env)}]),
     Timeout = env(startup_timeout),
+    %% Output written while Python starts stays queued for handle_info.
     receive
         {Port, {data, <<?PY_HELLO, _:32, _:64, Body/binary>>}} ->
             {ok, {?PY_PROTOCOL_VERSION, PyVersion, OsPid}} = py_protocol:decode(Body),
@@ -93,9 +95,10 @@ init([]) ->
                                                        max_pending = env(max_pending),
                                                        counters = Counters}),
             erlang:send_after(?SWEEP_INTERVAL, self(), sweep),
+            Output = py_output:start_link(OsPid),
             {ok, #state{port = Port, pending = Pending, counters = Counters,
                         os_pid = OsPid, python_version = PyVersion,
-                        grace = env(cancel_grace)}};
+                        grace = env(cancel_grace), output = Output}};
         {Port, {exit_status, Status}} ->
             {stop, {port_start_failed, exit_how(Status)}}
     after Timeout ->
@@ -149,6 +152,10 @@ handle_info({Port, {data, <<?PY_MESSAGE, Channel:32, _Ref:64, Body/binary>>}},
     {Handler, S1} = handler(Channel, S),
     Handler ! {py_message, Body},
     {noreply, S1};
+handle_info({Port, {data, <<?PY_OUTPUT, _Channel:32, _Ref:64, Body/binary>>}},
+            S = #state{port = Port}) ->
+    S#state.output ! {py_output, Body},
+    {noreply, S};
 handle_info({Port, {data, Frame}}, S = #state{port = Port}) ->
     logger:error("erlang_python: unexpected frame from the port: ~P", [Frame, 10]),
     {noreply, S};
