@@ -192,9 +192,13 @@ handle_info(_Other, S) ->
     {noreply, S}.
 
 -spec terminate(term(), #state{}) -> ok.
+terminate({port_exit, _}, _S) ->
+    persistent_term:erase(?PY_PORT_KEY);
 terminate(_Reason, S = #state{port = Port}) ->
+    %% A stop: no new requests; those in flight get stop_grace ms to finish.
     persistent_term:erase(?PY_PORT_KEY),
-    fail_pending(S#state.pending, port_closed),
+    S1 = drain(S, erlang:monotonic_time(millisecond) + env(stop_grace)),
+    fail_pending(S1#state.pending, port_closed),
     catch port_close(Port),
     ok.
 
@@ -219,6 +223,26 @@ await_ready(Start, Timeout) ->
             catch
                 exit:{timeout, _} -> {error, timeout};
                 exit:_ -> await_ready(Start, Timeout)
+            end
+    end.
+
+%% Routes frames until no caller waits any more, the port exits, or the deadline.
+drain(S = #state{port = Port, pending = Pending}, Deadline) ->
+    Waiting = ets:select_count(Pending, [{{'_', '$1'}, [{is_pid, '$1'}], [true]}]),
+    Left = Deadline - erlang:monotonic_time(millisecond),
+    if
+        Waiting =:= 0; Left =< 0 ->
+            S;
+        true ->
+            receive
+                {Port, {exit_status, _}} = Exit ->
+                    self() ! Exit,
+                    S;
+                {Port, {data, _}} = Frame ->
+                    {noreply, S1} = handle_info(Frame, S),
+                    drain(S1, Deadline)
+            after Left ->
+                S
             end
     end.
 

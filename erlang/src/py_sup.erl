@@ -14,8 +14,10 @@ start_link() ->
 -spec init([]) -> {ok, {supervisor:sup_flags(), [supervisor:child_spec()]}}.
 init([]) ->
     {Intensity, Period} = application:get_env(erlang_python, restart_intensity, {10, 60}),
+    StopGrace = application:get_env(erlang_python, stop_grace, 5000),
     Flags = #{strategy => rest_for_one, intensity => Intensity, period => Period},
     Children = [#{id => py_registry, start => {py_registry, start_link, []}},
                 #{id => py_coordinator, start => {py_coordinator, start_link, []},
-                  shutdown => 5000}],
+                  %% Room for in-flight calls to finish (stop_grace), then the port to exit.
+                  shutdown => StopGrace + 2000}],
     {ok, {Flags, Children}}.
