@@ -38,8 +38,11 @@ bool is_request(frame_kind k) {
 // One thread more than the executors asked for: a leader only runs a request
 // itself when another thread can take over reading, so `threads` requests can
 // run at once while frames for waiting Python threads keep being delivered.
-executor_pool::executor_pool(frame_reader &reader, frame_writer &writer, std::size_t threads)
-    : reader_(reader), writer_(writer), size_(threads + 1) {}
+executor_pool::executor_pool(frame_reader &reader,
+                             frame_writer &writer,
+                             std::size_t threads,
+                             std::function<void()> on_input_end)
+    : reader_(reader), writer_(writer), size_(threads + 1), on_input_end_(std::move(on_input_end)) {}
 
 executor_pool::~executor_pool() {
     for (auto &t : threads_) {
@@ -103,6 +106,7 @@ std::optional<frame> executor_pool::lead() {
             std::_Exit(3); // Erlang reports the exit status; nothing can be trusted now
         }
         if (!f) {
+            on_input_end_();
             channel_registry::instance().close_all();
             std::lock_guard<std::mutex> lock(mutex_);
             input_ended_ = true;

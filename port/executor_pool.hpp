@@ -5,6 +5,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -18,7 +19,11 @@ namespace erlang_python {
 // delivered even when every executor is busy.
 class executor_pool {
 public:
-    executor_pool(frame_reader &reader, frame_writer &writer, std::size_t threads);
+    // on_input_end runs once, on the reading thread, when stdin closes.
+    executor_pool(frame_reader &reader,
+                  frame_writer &writer,
+                  std::size_t threads,
+                  std::function<void()> on_input_end);
     ~executor_pool();
 
     void start();
@@ -35,6 +40,7 @@ private:
     frame_reader &reader_;
     frame_writer &writer_;
     std::size_t size_;
+    std::function<void()> on_input_end_;
     std::vector<std::thread> threads_;
 
     std::mutex mutex_;

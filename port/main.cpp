@@ -34,8 +34,9 @@ void send_hello(ep::frame_writer &out) {
     out.send(hello);
 }
 
-// Py_Finalize waits for non-daemon Python threads; a thread that never ends
-// must not keep the port alive once every reply has been written.
+// Once stdin has closed nobody reads our replies: requests still running
+// get a few seconds, then the process exits even if a thread is stuck in C
+// code or a non-daemon Python thread never ends (Py_Finalize waits for it).
 void bound_shutdown(int seconds) {
     std::thread([seconds] {
         std::this_thread::sleep_for(std::chrono::seconds(seconds));
@@ -83,12 +84,12 @@ int main(int argc, char **argv) {
         {
             pybind11::gil_scoped_release release;
             send_hello(writer);
-            ep::executor_pool pool(reader, writer, opts.executor_threads);
+            ep::executor_pool pool(
+                reader, writer, opts.executor_threads, [] { bound_shutdown(2); });
             pool.start();
             pool.join();
         }
         ep::stop_cancellations();
-        bound_shutdown(2);
         // ~python_interpreter finalizes Python here.
     } catch (const std::exception &e) {
         ep::diag("%s", e.what());
