@@ -7,6 +7,13 @@
 namespace erlang_python {
 namespace {
 
+// One nesting level: the terms still to read there, and for a fun's free
+// variables the offset they must end at (0 for any other level).
+struct level {
+    std::uint64_t left;
+    std::size_t end;
+};
+
 class scanner {
 public:
     scanner(const char *data, std::size_t size, std::size_t max_depth)
@@ -19,23 +26,31 @@ public:
         }
         pos_ = 1;
         // Each entry counts the terms still to read at one nesting level.
-        std::vector<std::uint64_t> stack{1};
+        std::vector<level> stack{{1, 0}};
         while (!stack.empty()) {
-            if (stack.back() == 0) {
+            if (stack.back().left == 0) {
+                // A fun's free variables must end exactly where its Size says.
+                if (stack.back().end != 0 && pos_ != stack.back().end) {
+                    return fail("bad fun size");
+                }
                 stack.pop_back();
                 continue;
             }
-            --stack.back();
+            --stack.back().left;
             std::uint64_t children = 0;
+            fun_end_ = 0;
             if (!term(children)) {
                 return result_;
+            }
+            if (children == 0 && fun_end_ != 0 && pos_ != fun_end_) {
+                return fail("bad fun size");
             }
             if (children != 0) {
                 // A child takes at least one byte: an arity past the end is a lie.
                 if (children > size_ - pos_) {
                     return fail("arity larger than the remaining input");
                 }
-                stack.push_back(children);
+                stack.push_back({children, fun_end_});
                 if (stack.size() - 1 > depth_) {
                     depth_ = stack.size() - 1;
                     if (depth_ > max_depth_) {
@@ -80,19 +95,73 @@ private:
         pos_ += n;
         return true;
     }
+    // An atom's name after its tag. Erlang allows at most 255 characters, and
+    // ei writes past its buffer converting a longer latin-1 name to UTF-8.
+    bool atom_name(unsigned tag) {
+        bool small = tag == 's' || tag == 'w';
+        if (!need(small ? 1 : 2)) {
+            return false;
+        }
+        std::size_t len = small ? u8() : u16();
+        if (!need(len)) {
+            return false;
+        }
+        std::size_t chars = len;
+        if (tag == 'v' || tag == 'w') {
+            chars = 0;
+            for (std::size_t i = 0; i < len; ++i) {
+                chars += (p_[pos_ + i] & 0xc0) != 0x80; // count UTF-8 lead bytes only
+            }
+        }
+        if (chars > 255) {
+            fail("atom longer than 255 characters");
+            return false;
+        }
+        pos_ += len;
+        return true;
+    }
     bool atom() {
         if (!need(1)) {
             return false;
         }
-        switch (u8()) {
+        unsigned tag = u8();
+        switch (tag) {
             case 'd':
             case 'v':
-                return need(2) && skip(u16());
             case 's':
             case 'w':
-                return need(1) && skip(u8());
+                return atom_name(tag);
             default:
                 fail("expected an atom");
+                return false;
+        }
+    }
+    // The old index and old uniq of a fun: ei decodes them as integers.
+    bool integer() {
+        if (!need(1)) {
+            return false;
+        }
+        switch (u8()) {
+            case 'a':
+                return skip(1);
+            case 'b':
+                return skip(4);
+            default:
+                fail("expected an integer");
+                return false;
+        }
+    }
+    bool pid() {
+        if (!need(1)) {
+            return false;
+        }
+        switch (u8()) {
+            case 'g':
+                return atom() && skip(9);
+            case 'X':
+                return atom() && skip(12);
+            default:
+                fail("expected a pid");
                 return false;
         }
     }
@@ -114,10 +183,9 @@ private:
                 return skip(8);
             case 'd':
             case 'v':
-                return need(2) && skip(u16());
             case 's':
             case 'w':
-                return need(1) && skip(u8());
+                return atom_name(tag);
             case 'h': // SMALL_TUPLE_EXT
                 if (!need(1)) {
                     return false;
@@ -189,15 +257,33 @@ private:
                 return atom() && skip((tag == 'r' ? 1 : 4) + 4 * std::size_t(words));
             }
             case 'p': { // NEW_FUN_EXT: Size counts itself
+                // ei reads the fields after Size without looking at it, so
+                // they must lie inside the fun; the free variables follow as
+                // children and must end exactly at Size (checked in run()).
+                std::size_t start = pos_;
                 if (!need(4)) {
                     return false;
                 }
                 std::uint32_t total = u32();
-                if (total < 4) {
+                if (total < 4 + 1 + 16 + 4 + 4) { // Size, Arity, Uniq, Index, NumFree
                     fail("bad fun size");
                     return false;
                 }
-                return skip(total - 4);
+                if (!need(total - 4)) {
+                    return false;
+                }
+                pos_ += 1 + 16 + 4;
+                std::uint32_t free_vars = u32();
+                if (!atom() || !integer() || !integer() || !pid()) {
+                    return false;
+                }
+                fun_end_ = start + total;
+                if (pos_ > fun_end_) {
+                    fail("bad fun size");
+                    return false;
+                }
+                children = free_vars;
+                return true;
             }
             case 'q': // EXPORT_EXT: module, function, arity
                 children = 3;
@@ -221,6 +307,7 @@ private:
     std::size_t max_depth_;
     std::size_t pos_ = 0;
     std::size_t depth_ = 0;
+    std::size_t fun_end_ = 0; // set by term() for a fun: where its free variables end
     term_check_result result_;
 };
 

@@ -5,6 +5,7 @@
 #include "term_buffer.hpp"
 
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -36,7 +37,17 @@ public:
             case ERL_FLOAT_EXT:
             case NEW_FLOAT_EXT: {
                 double d = 0;
-                if (ei_decode_double(buf_, &index_, &d) != 0) {
+                if (buf_[index_] == ERL_FLOAT_EXT) {
+                    // ei would sscanf the 31 bytes in place and read on past
+                    // them when they hold no NUL: parse a terminated copy.
+                    char text[32];
+                    std::memcpy(text, buf_ + index_ + 1, 31);
+                    text[31] = '\0';
+                    if (std::sscanf(text, "%lf", &d) != 1) {
+                        throw term_error("malformed float");
+                    }
+                    index_ += 32;
+                } else if (ei_decode_double(buf_, &index_, &d) != 0) {
                     throw term_error("malformed float");
                 }
                 return py::float_(d);
@@ -126,29 +137,38 @@ private:
         return py::reinterpret_steal<py::object>(PyNumber_Negative(magnitude.ptr()));
     }
 
+    // Reads the name in place (check_term has bounded it) rather than through
+    // ei: its NUL-terminated copy cuts a name at an embedded NUL, and a 1 KiB
+    // buffer in this frame would multiply by the nesting depth on the stack.
     py::object atom() {
-        char name[MAXATOMLEN_UTF8];
-        erlang_char_encoding was{};
-        erlang_char_encoding got{};
-        if (ei_decode_atom_as(buf_, &index_, name, sizeof name, ERLANG_UTF8, &was, &got) != 0) {
-            throw term_error("malformed atom");
-        }
-        if (std::strcmp(name, "true") == 0) {
+        auto p = reinterpret_cast<const unsigned char *>(buf_ + index_);
+        bool small = p[0] == ERL_SMALL_ATOM_EXT || p[0] == ERL_SMALL_ATOM_UTF8_EXT;
+        bool utf8 = p[0] == ERL_ATOM_UTF8_EXT || p[0] == ERL_SMALL_ATOM_UTF8_EXT;
+        std::size_t len = small ? p[1] : (std::size_t(p[1]) << 8) | p[2];
+        const char *name = buf_ + index_ + (small ? 2 : 3);
+        index_ += int((small ? 2 : 3) + len);
+        auto is = [&](const char *word) {
+            return len == std::strlen(word) && std::memcmp(name, word, len) == 0;
+        };
+        if (is("true")) {
             return py::bool_(true);
         }
-        if (std::strcmp(name, "false") == 0) {
+        if (is("false")) {
             return py::bool_(false);
         }
-        if (std::strcmp(name, "none") == 0 || std::strcmp(name, "nil") == 0
-            || std::strcmp(name, "undefined") == 0) {
+        if (is("none") || is("nil") || is("undefined")) {
             return py::none();
         }
-        py::object text = py::reinterpret_steal<py::object>(
-            PyUnicode_DecodeUTF8(name, Py_ssize_t(std::strlen(name)), "strict"));
-        if (!text) {
-            throw py::error_already_set();
+        PyObject *text = utf8 ? PyUnicode_DecodeUTF8(name, Py_ssize_t(len), "strict")
+                              : PyUnicode_DecodeLatin1(name, Py_ssize_t(len), "strict");
+        if (text == nullptr) {
+            if (!PyErr_ExceptionMatches(PyExc_UnicodeDecodeError)) {
+                throw py::error_already_set();
+            }
+            PyErr_Clear();
+            throw term_error("atom name is not valid UTF-8");
         }
-        return types().atom(text);
+        return types().atom(py::reinterpret_steal<py::object>(text));
     }
 
     py::object list() {

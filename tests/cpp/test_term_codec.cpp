@@ -1,0 +1,681 @@
+// Catch2 tests of the ETF <-> Python term codec; main.cpp owns the interpreter and erlang._types.
+#include "python_types.hpp"
+#include "term_codec.hpp"
+
+#include <catch2/catch.hpp>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <ei.h>
+#include <initializer_list>
+#include <pybind11/eval.h>
+#include <stdexcept>
+#include <string>
+#include <sys/mman.h>
+#include <unistd.h>
+#include <vector>
+
+using namespace erlang_python;
+using Catch::Matchers::Contains;
+
+namespace {
+
+std::string bytes(std::initializer_list<int> list) {
+    std::string s;
+    for (int b : list) {
+        s += char(static_cast<unsigned char>(b));
+    }
+    return s;
+}
+
+// A term written with ei, version byte first.
+class etf_writer {
+public:
+    etf_writer() { REQUIRE(ei_x_new_with_version(&x_) == 0); }
+    etf_writer(const etf_writer &) = delete;
+    etf_writer &operator=(const etf_writer &) = delete;
+    ~etf_writer() { ei_x_free(&x_); }
+
+    ei_x_buff *get() { return &x_; }
+    std::string str() const { return std::string(x_.buff, std::size_t(x_.index)); }
+
+private:
+    ei_x_buff x_{};
+};
+
+// A copy of some bytes that ends right before an unreadable page: reading one
+// byte past the end faults at once, even inside ei (which no sanitizer sees).
+class guarded_copy {
+public:
+    explicit guarded_copy(const std::string &s) {
+        std::size_t page = std::size_t(sysconf(_SC_PAGESIZE));
+        size_ = ((s.size() + page - 1) / page + 1) * page;
+        void *base
+            = mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (base == MAP_FAILED) {
+            throw std::runtime_error("mmap failed");
+        }
+        base_ = static_cast<char *>(base);
+        char *guard = base_ + size_ - page;
+        if (mprotect(guard, page, PROT_NONE) != 0) {
+            throw std::runtime_error("mprotect failed");
+        }
+        data_ = guard - s.size();
+        if (!s.empty()) {
+            std::memcpy(data_, s.data(), s.size());
+        }
+    }
+    guarded_copy(const guarded_copy &) = delete;
+    guarded_copy &operator=(const guarded_copy &) = delete;
+    ~guarded_copy() { munmap(base_, size_); }
+
+    const char *data() const { return data_; }
+
+private:
+    char *base_ = nullptr;
+    std::size_t size_ = 0;
+    char *data_ = nullptr;
+};
+
+// Every decode in these tests reads from a guarded copy.
+py::object decode(const std::string &etf, std::size_t max_depth = default_max_depth) {
+    guarded_copy copy(etf);
+    return decode_term(copy.data(), etf.size(), max_depth);
+}
+
+// obj as ETF, with the version byte.
+std::string encode(py::handle obj, std::size_t max_depth = default_max_depth) {
+    etf_writer t;
+    encode_term(t.get(), obj, max_depth);
+    return t.str();
+}
+
+// The ETF ei writes for an atom: the reference for what encode_term must produce.
+std::string utf8_atom(const std::string &name) {
+    etf_writer t;
+    REQUIRE(
+        ei_x_encode_atom_len_as(t.get(), name.data(), int(name.size()), ERLANG_UTF8, ERLANG_UTF8)
+        == 0);
+    return t.str();
+}
+
+// Evaluates a Python expression with the erlang._types names in scope.
+py::object eval(const char *expr) {
+    py::dict scope;
+    scope["Atom"] = types().atom;
+    scope["Pid"] = types().pid;
+    scope["Ref"] = types().ref;
+    scope["OpaqueTerm"] = types().opaque;
+    scope["ImproperList"] = types().improper_list;
+    return py::eval(expr, scope);
+}
+
+bool equal(py::handle a, py::handle b) { return a.equal(b); }
+
+bool same_type(py::handle obj, py::handle cls) {
+    return reinterpret_cast<PyObject *>(Py_TYPE(obj.ptr())) == cls.ptr();
+}
+
+std::string type_name(py::handle obj) { return Py_TYPE(obj.ptr())->tp_name; }
+
+// The Python exception class name a call raises as py::error_already_set, or "".
+template <class F> std::string python_error(F f) {
+    try {
+        f();
+    } catch (py::error_already_set &e) {
+        return py::str(e.type().attr("__name__"));
+    }
+    return "";
+}
+
+// ATOM_EXT 'nonode@nohost', the node of every pid, port and ref below.
+const std::string node = bytes({100, 0, 13}) + "nonode@nohost";
+
+// Real terms from OTP 25's term_to_binary.
+const std::string erl_pid = bytes({131, 88}) + node + bytes({0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0});
+const std::string erl_ref = bytes({131, 90, 0, 3}) + node
+                            + bytes({0, 0, 0, 0, 0, 0, 121, 233, 37, 96, 0, 1, 15, 105, 247, 27});
+const std::string erl_port = bytes({131, 89}) + node + bytes({0, 0, 0, 0, 0, 0, 0, 0});
+// fun(X) -> X + 1 end, from erl_eval.
+const std::string erl_fun = bytes(
+    {131, 112, 0,   0,   0,   189, 1,   6,   83,  97,  170, 70,  21,  144, 209, 189, 241, 235,
+     98,  209, 166, 235, 8,   0,   0,   0,   42,  0,   0,   0,   1,   100, 0,   8,   101, 114,
+     108, 95,  101, 118, 97,  108, 97,  42,  98,  0,   50,  155, 13,  88,  100, 0,   13,  110,
+     111, 110, 111, 100, 101, 64,  110, 111, 104, 111, 115, 116, 0,   0,   0,   9,   0,   0,
+     0,   0,   0,   0,   0,   0,   104, 6,   97,  1,   106, 100, 0,   4,   110, 111, 110, 101,
+     100, 0,   4,   110, 111, 110, 101, 116, 0,   0,   0,   0,   108, 0,   0,   0,   1,   104,
+     5,   100, 0,   6,   99,  108, 97,  117, 115, 101, 97,  1,   108, 0,   0,   0,   1,   104,
+     3,   100, 0,   3,   118, 97,  114, 97,  1,   100, 0,   1,   88,  106, 106, 108, 0,   0,
+     0,   1,   104, 5,   100, 0,   2,   111, 112, 97,  1,   100, 0,   1,   43,  104, 3,   100,
+     0,   3,   118, 97,  114, 97,  1,   100, 0,   1,   88,  104, 3,   100, 0,   7,   105, 110,
+     116, 101, 103, 101, 114, 97,  1,   97,  1,   106, 106});
+// fun lists:reverse/1
+const std::string erl_export
+    = bytes({131, 113, 100, 0, 5}) + "lists" + bytes({100, 0, 7}) + "reverse" + bytes({97, 1});
+// <<1,2,3:4>>
+const std::string erl_bits = bytes({131, 77, 0, 0, 0, 3, 4, 1, 2, 48});
+// {ok, [1, 2.5, <<"hi">>, #{a => [x | y]}], -70000, 1 bsl 100}
+const std::string erl_nested = bytes(
+    {131, 104, 4,   100, 0, 2,   111, 107, 108, 0, 0,   0,   4,   97, 1,   70,  64, 4,   0,
+     0,   0,   0,   0,   0, 109, 0,   0,   0,   2, 104, 105, 116, 0,  0,   0,   1,  100, 0,
+     1,   97,  108, 0,   0, 0,   1,   100, 0,   1, 120, 100, 0,   1,  121, 106, 98, 255, 254,
+     238, 144, 110, 13,  0, 0,   0,   0,   0,   0, 0,   0,   0,   0,  0,   0,   0,  16});
+// 'héllo' as OTP 25 writes it: latin-1 ATOM_EXT.
+const std::string erl_latin1_atom = bytes({131, 100, 0, 5, 104, 233, 108, 108, 111});
+
+} // namespace
+
+// ---- integers --------------------------------------------------------------
+
+TEST_CASE("term codec round-trips small and negative integers", "[term]") {
+    for (long long v : {0ll,
+                        1ll,
+                        42ll,
+                        255ll,
+                        256ll,
+                        -1ll,
+                        -256ll,
+                        2147483647ll,
+                        -2147483648ll,
+                        2147483648ll,
+                        -2147483649ll,
+                        1ll << 40,
+                        -(1ll << 62),
+                        9223372036854775807ll,
+                        -9223372036854775807ll - 1}) {
+        INFO("value " << v);
+        py::int_ value(v);
+        std::string etf = encode(value);
+        py::object back = decode(etf);
+        CHECK(same_type(back, reinterpret_cast<PyObject *>(&PyLong_Type)));
+        CHECK(back.cast<long long>() == v);
+
+        // ei's own encoding decodes to the same value.
+        etf_writer t;
+        REQUIRE(ei_x_encode_longlong(t.get(), v) == 0);
+        CHECK(decode(t.str()).cast<long long>() == v);
+    }
+    CHECK(decode(bytes({131, 97, 255})).cast<int>() == 255);
+    CHECK(decode(bytes({131, 98, 255, 255, 255, 255})).cast<int>() == -1);
+    CHECK(decode(bytes({131, 98, 128, 0, 0, 0})).cast<long long>() == -2147483648ll);
+}
+
+TEST_CASE("term codec round-trips bignums", "[term]") {
+    for (const char *expr : {"2**100",
+                             "-(2**70)",
+                             "2**64",
+                             "-(2**64)",
+                             "2**63",
+                             "-(2**63) - 1",
+                             "2**2040 - 1",
+                             "2**2048",
+                             "-(3**5000)"}) {
+        INFO(expr);
+        py::object value = eval(expr);
+        std::string etf = encode(value);
+        py::object back = decode(etf);
+        CHECK(same_type(back, reinterpret_cast<PyObject *>(&PyLong_Type)));
+        CHECK(equal(back, value));
+    }
+    // 1 bsl 100 exactly as Erlang writes it, both ways.
+    std::string erl_2_100 = bytes({131, 110, 13, 0}) + std::string(12, '\0') + bytes({16});
+    CHECK(equal(decode(erl_2_100), eval("2**100")));
+    CHECK(encode(eval("2**100")) == erl_2_100);
+    // -(1 bsl 70): sign byte 1, then the magnitude little-endian.
+    std::string erl_minus_2_70 = bytes({131, 110, 9, 1}) + std::string(8, '\0') + bytes({64});
+    CHECK(equal(decode(erl_minus_2_70), eval("-(2**70)")));
+    CHECK(encode(eval("-(2**70)")) == erl_minus_2_70);
+    // Over 255 digit bytes: LARGE_BIG_EXT.
+    std::string large = encode(eval("2**2048"));
+    CHECK(large[1] == char(ERL_LARGE_BIG_EXT));
+    CHECK(encode(eval("2**2040 - 1"))[1] == char(ERL_SMALL_BIG_EXT));
+    // A bignum with no digits, or a zero magnitude, is still zero.
+    CHECK(decode(bytes({131, 110, 0, 0})).cast<int>() == 0);
+    CHECK(decode(bytes({131, 110, 2, 1, 0, 0})).cast<int>() == 0);
+}
+
+// ---- floats ----------------------------------------------------------------
+
+TEST_CASE("term codec round-trips floats", "[term]") {
+    for (double d : {0.0, 2.5, -1.0e-300, 1.0e300, 3.141592653589793, -0.0}) {
+        INFO("value " << d);
+        py::object back = decode(encode(py::float_(d)));
+        REQUIRE(py::isinstance<py::float_>(back));
+        double got = back.cast<double>();
+        CHECK(got == d);
+        CHECK(std::signbit(got) == std::signbit(d));
+    }
+    std::string float_ext = bytes({131, 99}) + "2.50000000000000000000e+00";
+    float_ext += std::string(33 - float_ext.size(), '\0');
+    CHECK(decode(float_ext).cast<double>() == 2.5);
+}
+
+TEST_CASE("term codec reads a FLOAT_EXT that fills all 31 bytes", "[term]") {
+    // No NUL in the text: the float must be read from its 31 bytes only.
+    std::string digits(31, '1');
+    py::object value = decode(bytes({131, 99}) + digits);
+    CHECK(value.cast<double>() == std::stod(digits));
+    // Inside a list, followed by more terms.
+    py::object list = decode(bytes({131, 108, 0, 0, 0, 2, 99}) + digits + bytes({97, 7, 106}));
+    CHECK(py::len(list) == 2);
+}
+
+TEST_CASE("term codec rejects a FLOAT_EXT that is not a number", "[term]") {
+    std::string garbage = bytes({131, 99}) + std::string(31, 'x');
+    CHECK_THROWS_AS(decode(garbage), term_error);
+}
+
+TEST_CASE("term codec sends nan and infinities as atoms", "[term]") {
+    CHECK(encode(eval("float('nan')")) == utf8_atom("nan"));
+    CHECK(encode(eval("float('inf')")) == utf8_atom("infinity"));
+    CHECK(encode(eval("float('-inf')")) == utf8_atom("neg_infinity"));
+    py::object back = decode(encode(eval("float('inf')")));
+    CHECK(same_type(back, types().atom));
+    CHECK(equal(back, py::str("infinity")));
+}
+
+// ---- binaries and strings --------------------------------------------------
+
+TEST_CASE("term codec decodes UTF-8 binaries as str and others as bytes", "[term]") {
+    py::object ascii = decode(bytes({131, 109, 0, 0, 0, 5}) + "hello");
+    CHECK(same_type(ascii, reinterpret_cast<PyObject *>(&PyUnicode_Type)));
+    CHECK(equal(ascii, py::str("hello")));
+
+    py::object accented = decode(bytes({131, 109, 0, 0, 0, 10}) + "h\xc3\xa9llo \xe2\x82\xac");
+    CHECK(equal(accented, eval("'h\\u00e9llo \\u20ac'")));
+
+    py::object empty = decode(bytes({131, 109, 0, 0, 0, 0}));
+    CHECK(equal(empty, py::str("")));
+
+    py::object raw = decode(bytes({131, 109, 0, 0, 0, 3, 0xff, 0xfe, 0}));
+    CHECK(same_type(raw, reinterpret_cast<PyObject *>(&PyBytes_Type)));
+    CHECK(equal(raw, py::bytes("\xff\xfe\0", 3)));
+
+    // A truncated UTF-8 sequence is not text either.
+    CHECK(py::isinstance<py::bytes>(decode(bytes({131, 109, 0, 0, 0, 2, 0xc3, 0x28}))));
+}
+
+TEST_CASE("term codec sends str, bytes, bytearray and memoryview as binaries", "[term]") {
+    CHECK(encode(eval("'h\\u00e9llo'")) == bytes({131, 109, 0, 0, 0, 6}) + "h\xc3\xa9llo");
+    CHECK(encode(eval("''")) == bytes({131, 109, 0, 0, 0, 0}));
+    std::string raw = bytes({131, 109, 0, 0, 0, 3, 0xff, 0, 1});
+    CHECK(encode(eval("b'\\xff\\x00\\x01'")) == raw);
+    CHECK(encode(eval("bytearray(b'\\xff\\x00\\x01')")) == raw);
+    CHECK(encode(eval("memoryview(b'\\xff\\x00\\x01')")) == raw);
+    py::object round = decode(encode(eval("'caf\\u00e9 \\U0001f600'")));
+    CHECK(equal(round, eval("'caf\\u00e9 \\U0001f600'")));
+    py::object bytes_back = decode(encode(eval("b'\\x80abc'")));
+    CHECK(equal(bytes_back, eval("b'\\x80abc'")));
+}
+
+TEST_CASE("term codec reports a str that cannot be UTF-8", "[term]") {
+    py::object surrogate = eval("'\\ud800'");
+    CHECK(python_error([&] { encode(surrogate); }) == "UnicodeEncodeError");
+}
+
+// ---- atoms -----------------------------------------------------------------
+
+TEST_CASE("term codec maps true and false to bool", "[term]") {
+    py::object t = decode(bytes({131, 100, 0, 4}) + "true");
+    py::object f = decode(bytes({131, 119, 5}) + "false");
+    CHECK(t.ptr() == Py_True);
+    CHECK(f.ptr() == Py_False);
+    CHECK(encode(py::bool_(true)) == utf8_atom("true"));
+    CHECK(encode(py::bool_(false)) == utf8_atom("false"));
+}
+
+TEST_CASE("term codec maps none, nil and undefined to None", "[term]") {
+    for (const char *name : {"none", "nil", "undefined"}) {
+        INFO(name);
+        CHECK(decode(utf8_atom(name)).is_none());
+        std::string latin1 = bytes({131, 100, 0, int(std::string(name).size())}) + name;
+        CHECK(decode(latin1).is_none());
+    }
+    CHECK(encode(py::none()) == utf8_atom("none"));
+}
+
+TEST_CASE("term codec decodes other atoms as erlang.Atom that encode back", "[term]") {
+    for (const std::string &name : {std::string("ok"),
+                                    std::string("error"),
+                                    std::string(""),
+                                    std::string("with space"),
+                                    std::string("True"),
+                                    std::string(255, 'a')}) {
+        INFO("atom '" << name << "'");
+        for (const std::string &etf : {utf8_atom(name),
+                                       bytes({131, 100, 0, int(name.size())}) + name,
+                                       bytes({131, 115, int(name.size())}) + name,
+                                       bytes({131, 118, 0, int(name.size())}) + name}) {
+            py::object atom = decode(etf);
+            CHECK(same_type(atom, types().atom));
+            CHECK(equal(atom, py::str(name)));
+            CHECK(encode(atom) == utf8_atom(name));
+        }
+    }
+}
+
+TEST_CASE("term codec keeps non-ASCII atoms", "[term]") {
+    py::object from_latin1 = decode(erl_latin1_atom);
+    CHECK(same_type(from_latin1, types().atom));
+    CHECK(equal(from_latin1, eval("'h\\u00e9llo'")));
+    CHECK(encode(from_latin1) == utf8_atom("h\xc3\xa9llo"));
+
+    py::object from_utf8 = decode(utf8_atom("\xe6\x97\xa5\xe6\x9c\xac"));
+    CHECK(equal(from_utf8, eval("'\\u65e5\\u672c'")));
+    CHECK(encode(from_utf8) == utf8_atom("\xe6\x97\xa5\xe6\x9c\xac"));
+
+    // 255 characters is the limit, however many bytes they take.
+    std::string long_name;
+    for (int i = 0; i < 255; ++i) {
+        long_name += "\xe2\x82\xac";
+    }
+    py::object long_atom = decode(utf8_atom(long_name));
+    CHECK(py::len(long_atom) == 255);
+    CHECK(encode(long_atom) == utf8_atom(long_name));
+}
+
+TEST_CASE("term codec keeps an atom with a NUL character whole", "[term]") {
+    std::string name("a\0b", 3);
+    py::object atom = decode(bytes({131, 100, 0, 3}) + name);
+    CHECK(equal(atom, py::str(name)));
+    CHECK(encode(atom) == utf8_atom(name));
+}
+
+TEST_CASE("term codec refuses to encode an atom over 255 characters", "[term]") {
+    CHECK(encode(eval("Atom('a' * 255)")) == utf8_atom(std::string(255, 'a')));
+    CHECK_THROWS_AS(encode(eval("Atom('a' * 256)")), py::value_error);
+    CHECK_THROWS_WITH(encode(eval("Atom('a' * 256)")), Contains("255 characters"));
+}
+
+TEST_CASE("term codec rejects an atom that is not valid UTF-8", "[term]") {
+    CHECK_THROWS_AS(decode(bytes({131, 119, 2, 0xff, 0xfe})), term_error);
+    CHECK_THROWS_AS(decode(bytes({131, 118, 0, 1, 0xc3})), term_error);
+}
+
+TEST_CASE("term codec rejects an over-long latin-1 atom without overflowing", "[term]") {
+    // 511 latin-1 characters take 1021 bytes as UTF-8: past ei's atom buffer.
+    std::string name = "a" + std::string(510, char(0xe9));
+    std::string etf = bytes({131, 100, 0x01, 0xff}) + name;
+    CHECK_THROWS_AS(decode(etf), term_error);
+}
+
+// ---- lists -----------------------------------------------------------------
+
+TEST_CASE("term codec decodes STRING_EXT as a list of integers", "[term]") {
+    py::object l = decode(bytes({131, 'k', 0, 3, 1, 2, 3}));
+    CHECK(same_type(l, reinterpret_cast<PyObject *>(&PyList_Type)));
+    CHECK(equal(l, eval("[1, 2, 3]")));
+    CHECK(equal(decode(bytes({131, 'k', 0, 0})), eval("[]")));
+    CHECK(equal(decode(bytes({131, 'k', 0, 2, 0, 255})), eval("[0, 255]")));
+    // Sent back as a proper list of integers.
+    CHECK(encode(l) == bytes({131, 108, 0, 0, 0, 3, 97, 1, 97, 2, 97, 3, 106}));
+    // ei writes short integer lists as STRING_EXT too.
+    etf_writer t;
+    REQUIRE(ei_x_encode_string(t.get(), "abc") == 0);
+    CHECK(equal(decode(t.str()), eval("[97, 98, 99]")));
+}
+
+TEST_CASE("term codec round-trips lists", "[term]") {
+    CHECK(encode(eval("[]")) == bytes({131, 106}));
+    CHECK(equal(decode(bytes({131, 106})), eval("[]")));
+    for (const char *expr : {"[1, 'two', [3, [4]], b'\\xff', 2.5]", "[[]]", "list(range(1000))"}) {
+        INFO(expr);
+        py::object value = eval(expr);
+        py::object back = decode(encode(value));
+        CHECK(same_type(back, reinterpret_cast<PyObject *>(&PyList_Type)));
+        CHECK(equal(back, value));
+    }
+}
+
+TEST_CASE("term codec round-trips improper lists", "[term]") {
+    // [1, 2 | 3]
+    std::string etf = bytes({131, 108, 0, 0, 0, 2, 97, 1, 97, 2, 97, 3});
+    py::object l = decode(etf);
+    CHECK(same_type(l, types().improper_list));
+    CHECK(equal(l, eval("ImproperList([1, 2], 3)")));
+    CHECK(encode(l) == etf);
+
+    // [a | <<"b">>] and a nested improper tail.
+    for (const char *expr : {"ImproperList([Atom('a')], 'b')",
+                             "ImproperList([1], ImproperList([2], 3))",
+                             "[ImproperList([(1, 2)], {})]"}) {
+        INFO(expr);
+        py::object value = eval(expr);
+        CHECK(equal(decode(encode(value)), value));
+    }
+    // An empty improper list is just its tail: refuse rather than guess.
+    CHECK_THROWS_AS(encode(eval("ImproperList([], 1)")), py::value_error);
+}
+
+// ---- tuples and maps -------------------------------------------------------
+
+TEST_CASE("term codec round-trips tuples", "[term]") {
+    CHECK(encode(eval("()")) == bytes({131, 104, 0}));
+    for (const char *expr :
+         {"()", "(1,)", "(Atom('ok'), 'text', [1, (2, 3)])", "tuple(range(300))"}) {
+        INFO(expr);
+        py::object value = eval(expr);
+        py::object back = decode(encode(value));
+        CHECK(same_type(back, reinterpret_cast<PyObject *>(&PyTuple_Type)));
+        CHECK(equal(back, value));
+    }
+    CHECK(encode(eval("tuple(range(300))"))[1] == char(ERL_LARGE_TUPLE_EXT));
+    CHECK(equal(decode(bytes({131, 105, 0, 0, 0, 2, 97, 1, 106})), eval("(1, [])")));
+}
+
+TEST_CASE("term codec round-trips maps as dicts", "[term]") {
+    // #{1 => 2, a => <<"b">>}
+    std::string etf
+        = bytes({131, 116, 0, 0, 0, 2, 97, 1, 97, 2, 100, 0, 1, 'a', 109, 0, 0, 0, 1, 'b'});
+    py::object d = decode(etf);
+    CHECK(py::isinstance<py::dict>(d));
+    CHECK(equal(d, eval("{1: 2, Atom('a'): 'b'}")));
+    for (const char *expr : {"{}",
+                             "{'k': [1, 2], (1, 2): {Atom('x'): None}, 3: 2.5}",
+                             "{i: str(i) for i in range(100)}"}) {
+        INFO(expr);
+        py::object value = eval(expr);
+        py::object back = decode(encode(value));
+        CHECK(py::isinstance<py::dict>(back));
+        CHECK(equal(back, value));
+    }
+}
+
+TEST_CASE("term codec reports a map key Python cannot hash", "[term]") {
+    // #{[1] => 2}
+    std::string etf = bytes({131, 116, 0, 0, 0, 1, 108, 0, 0, 0, 1, 97, 1, 106, 97, 2});
+    CHECK(python_error([&] { decode(etf); }) == "TypeError");
+}
+
+TEST_CASE("term codec decodes a nested Erlang term", "[term]") {
+    py::object value = decode(erl_nested);
+    py::object expected
+        = eval("(Atom('ok'), [1, 2.5, 'hi', {Atom('a'): ImproperList([Atom('x')], Atom('y'))}],"
+               " -70000, 2**100)");
+    CHECK(equal(value, expected));
+    CHECK(same_type(value[py::int_(0)], types().atom));
+    py::object inner = value[py::int_(1)][py::int_(3)];
+    CHECK(same_type(inner[eval("Atom('a')")], types().improper_list));
+    // Atoms come back as UTF-8 atom tags, so compare terms, not bytes.
+    CHECK(equal(decode(encode(value)), expected));
+}
+
+// ---- opaque terms ----------------------------------------------------------
+
+TEST_CASE("term codec keeps pids, refs, ports and funs as opaque wrappers", "[term]") {
+    struct sample {
+        const char *name;
+        std::string etf;
+        py::object cls;
+        const char *kind; // OpaqueTerm.kind, or nullptr for Pid and Ref
+    };
+    std::vector<sample> samples = {
+        {"NEW_PID_EXT", erl_pid, types().pid, nullptr},
+        {"PID_EXT",
+         bytes({131, 103}) + node + bytes({0, 0, 0, 1, 0, 0, 0, 0, 0}),
+         types().pid,
+         nullptr},
+        {"NEWER_REFERENCE_EXT", erl_ref, types().ref, nullptr},
+        {"NEW_REFERENCE_EXT",
+         bytes({131, 114, 0, 3}) + node + bytes({0}) + std::string(12, '\1'),
+         types().ref,
+         nullptr},
+        {"REFERENCE_EXT", bytes({131, 101}) + node + bytes({0, 0, 0, 1, 0}), types().ref, nullptr},
+        {"NEW_PORT_EXT", erl_port, types().opaque, "port"},
+        {"PORT_EXT", bytes({131, 102}) + node + bytes({0, 0, 0, 1, 0}), types().opaque, "port"},
+        {"V4_PORT_EXT",
+         bytes({131, 120}) + node + bytes({0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0}),
+         types().opaque,
+         "port"},
+        {"NEW_FUN_EXT", erl_fun, types().opaque, "fun"},
+        {"EXPORT_EXT", erl_export, types().opaque, "fun"},
+        {"BIT_BINARY_EXT", erl_bits, types().opaque, "bitstring"},
+    };
+    for (const sample &s : samples) {
+        INFO(s.name);
+        py::object value = decode(s.etf);
+        CHECK(same_type(value, s.cls));
+        CHECK(equal(value.attr("etf"), py::bytes(s.etf.substr(1))));
+        if (s.kind != nullptr) {
+            CHECK(equal(value.attr("kind"), py::str(s.kind)));
+        }
+        CHECK(encode(value) == s.etf);
+        // The same inside a container.
+        std::string in_tuple = bytes({131, 104, 2}) + s.etf.substr(1) + bytes({97, 1});
+        CHECK(encode(decode(in_tuple)) == in_tuple);
+    }
+    // Equal bytes, equal wrappers: usable as dict keys.
+    CHECK(equal(decode(erl_pid), decode(erl_pid)));
+    CHECK(py::hash(decode(erl_pid)) == py::hash(decode(erl_pid)));
+}
+
+TEST_CASE("term codec rejects an EXPORT_EXT that does not name a function", "[term]") {
+    // fun 1:2/3 passes the structure check but is no fun.
+    CHECK_THROWS_AS(decode(bytes({131, 113, 97, 1, 97, 2, 97, 3})), term_error);
+}
+
+// ---- Python values with no Erlang form -------------------------------------
+
+TEST_CASE("term codec raises a TypeError naming a type with no Erlang form", "[term]") {
+    CHECK_THROWS_AS(encode(eval("object()")), py::type_error);
+    CHECK_THROWS_WITH(encode(eval("object()")), Contains("'object'"));
+    CHECK_THROWS_WITH(encode(eval("[1, {2: (3, {1, 2})}]")), Contains("'set'"));
+    CHECK_THROWS_WITH(encode(eval("1j")), Contains("'complex'"));
+    CHECK_THROWS_WITH(encode(eval("type('Widget', (), {})()")), Contains("'Widget'"));
+}
+
+TEST_CASE("term codec raises a ValueError for a list that contains itself", "[term]") {
+    py::list l;
+    l.append(1);
+    l.append(l);
+    CHECK_THROWS_AS(encode(l), py::value_error);
+    CHECK_THROWS_WITH(encode(l), Contains("contains itself"));
+    l.attr("clear")(); // break the cycle
+
+    py::dict d;
+    d["self"] = d;
+    CHECK_THROWS_AS(encode(d), py::value_error);
+    d.attr("clear")();
+}
+
+TEST_CASE("term codec encodes nesting up to max_depth", "[term]") {
+    // [[[[]]]]: the innermost list is at depth 3.
+    py::object four = eval("[[[[]]]]");
+    CHECK(encode(four, 3)
+          == bytes({131, 108, 0, 0, 0, 1, 108, 0, 0, 0, 1, 108, 0, 0, 0, 1, 106, 106, 106, 106}));
+    CHECK_THROWS_AS(encode(four, 2), py::value_error);
+    CHECK(equal(decode(encode(four, 3), 3), four));
+    CHECK_THROWS_AS(decode(encode(four, 3), 2), term_error);
+}
+
+TEST_CASE("term codec handles the default maximum depth both ways", "[term]") {
+    // default_max_depth nested lists: accepted, and no stack overflow either way.
+    py::list outer;
+    py::list current = outer;
+    for (std::size_t i = 1; i < default_max_depth; ++i) {
+        py::list next;
+        current.append(next);
+        current = next;
+    }
+    current.append(1);
+    std::string etf = encode(outer);
+    py::object back = decode(etf);
+    // Python's == would recurse too deep here: compare the bytes of a re-encoding.
+    CHECK(encode(back) == etf);
+
+    py::list deeper;
+    deeper.append(outer);
+    CHECK_THROWS_AS(encode(deeper), py::value_error);
+    std::string deeper_etf = bytes({131, 108, 0, 0, 0, 1}) + etf.substr(1) + bytes({106});
+    CHECK_THROWS_AS(decode(deeper_etf), term_error);
+
+    // Tuples and maps at the limit too.
+    std::string tuples(1, char(131));
+    std::string maps(1, char(131));
+    for (std::size_t i = 0; i < default_max_depth; ++i) {
+        tuples += bytes({104, 1});
+        maps += bytes({116, 0, 0, 0, 1, 97, 1});
+    }
+    tuples += bytes({100, 0, 2}) + "ok";
+    maps += bytes({100, 0, 2}) + "ok";
+    CHECK(py::isinstance<py::tuple>(decode(tuples)));
+    CHECK(py::isinstance<py::dict>(decode(maps)));
+}
+
+// ---- malformed input -------------------------------------------------------
+
+TEST_CASE("term codec throws term_error for every truncation", "[term]") {
+    for (const std::string &term : {erl_nested, erl_fun, erl_pid, erl_ref, erl_export, erl_bits}) {
+        REQUIRE_NOTHROW(decode(term));
+        for (std::size_t n = 0; n < term.size(); ++n) {
+            INFO("prefix of " << n << " of " << term.size() << " bytes");
+            CHECK_THROWS_AS(decode(term.substr(0, n)), term_error);
+        }
+    }
+}
+
+TEST_CASE("term codec throws term_error for malformed input", "[term]") {
+    struct sample {
+        const char *name;
+        std::string etf;
+        const char *message;
+    };
+    std::vector<sample> samples = {
+        {"empty", "", "missing ETF version byte 131 at byte 0"},
+        {"no version byte", bytes({106}), "missing ETF version byte 131"},
+        {"unknown tag", bytes({131, 80, 0, 0, 0, 0}), "unsupported ETF tag 80 at byte 2"},
+        {"trailing bytes", bytes({131, 106, 106}), "trailing bytes after the term at byte 2"},
+        {"arity past the end",
+         bytes({131, 104, 9, 97, 1}),
+         "arity larger than the remaining input"},
+        {"bad bitstring", bytes({131, 77, 0, 0, 0, 1, 0, 0}), "bad bit count in a bitstring"},
+        {"too many reference words",
+         bytes({131, 90, 0, 6}) + node + std::string(28, '\0'),
+         "reference with too many words"},
+        {"fun size 4", bytes({131, 112, 0, 0, 0, 4}), "bad fun size"},
+        {"pid without a node atom",
+         bytes({131, 88, 97, 1}) + std::string(12, '\0'),
+         "expected an atom"},
+    };
+    for (const sample &s : samples) {
+        INFO(s.name);
+        CHECK_THROWS_AS(decode(s.etf), term_error);
+        CHECK_THROWS_WITH(decode(s.etf), Contains(s.message));
+    }
+}
+
+TEST_CASE("term codec never reads a fun past its declared size", "[term]") {
+    // A NEW_FUN_EXT whose Size is too small for the fields ei reads after it.
+    std::string shrunk = erl_fun;
+    shrunk[5] = char(40);
+    CHECK_THROWS_AS(decode(shrunk.substr(0, 2 + 40)), term_error);
+    for (std::uint32_t size = 4; size < 120; ++size) {
+        std::string etf = erl_fun.substr(0, 2 + size);
+        etf[2] = char(size >> 24);
+        etf[3] = char(size >> 16);
+        etf[4] = char(size >> 8);
+        etf[5] = char(size);
+        INFO("size " << size);
+        CHECK_THROWS_AS(decode(etf), term_error);
+    }
+}
