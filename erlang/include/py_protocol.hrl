@@ -26,12 +26,12 @@
 %% What callers find in persistent_term while a port is up.
 -define(PY_PORT_KEY, {erlang_python, port}).
 -record(py_port, {port :: port(), pending :: ets:tid(), max_frame :: pos_integer(),
-                  max_pending :: pos_integer(), counters :: counters:counters_ref()}).
+                  max_pending :: pos_integer()}).
 
 %% The process dictionary key a handler sets while it runs a callback, so
 %% that py:call from inside goes back to the waiting Python thread.
 -define(PY_CHANNEL_KEY, '$py_channel').
 
-%% The process dictionary key holding a handler's {Port, Channel, Counters},
+%% The process dictionary key holding a handler's {Port, Channel, InFlight},
 %% so it can serve nested callbacks while it waits in py:call.
 -define(PY_HANDLER_KEY, '$py_handler').

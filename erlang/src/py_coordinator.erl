@@ -32,8 +32,8 @@
 -record(state, {
     port :: port(),
     pending :: ets:tid(),                % {Ref, CallerPid | cancelled}, shared with callers
-    counters :: counters:counters_ref(), % 1: callbacks in flight
-    handlers = #{} :: #{non_neg_integer() => pid()}, % channel -> handler
+    %% channel -> {handler, its callbacks-in-flight counter}
+    handlers = #{} :: #{non_neg_integer() => {pid(), counters:counters_ref()}},
     os_pid :: integer(),
     python_version :: binary(),
     late_replies = 0 :: non_neg_integer(),
@@ -42,7 +42,6 @@
     output :: pid()                      % py_output: Python's stdout/stderr
 }).
 
--define(IN_FLIGHT, 1).
 -define(SWEEP_INTERVAL, 1000).
 
 %% API.
@@ -89,14 +88,12 @@ init([]) ->
         {Port, {data, <<?PY_HELLO, _:32, _:64, Body/binary>>}} ->
             {ok, {?PY_PROTOCOL_VERSION, PyVersion, OsPid}} = py_protocol:decode(Body),
             Pending = ets:new(py_pending, [public, set, {write_concurrency, true}]),
-            Counters = counters:new(1, [write_concurrency]),
             persistent_term:put(?PY_PORT_KEY, #py_port{port = Port, pending = Pending,
                                                        max_frame = MaxFrame,
-                                                       max_pending = env(max_pending),
-                                                       counters = Counters}),
+                                                       max_pending = env(max_pending)}),
             erlang:send_after(?SWEEP_INTERVAL, self(), sweep),
             Output = py_output:start_link(OsPid),
-            {ok, #state{port = Port, pending = Pending, counters = Counters,
+            {ok, #state{port = Port, pending = Pending,
                         os_pid = OsPid, python_version = PyVersion,
                         grace = env(cancel_grace), output = Output}};
         {Port, {exit_status, Status}} ->
@@ -110,11 +107,12 @@ init([]) ->
 handle_call(stats, _From, S = #state{handlers = Handlers}) ->
     %% Cancelled requests whose Python code has not stopped yet.
     Cancelling = ets:select_count(S#state.pending, [{{'_', cancelled}, [], [true]}]),
+    Live = maps:values(Handlers),
     Stats = #{channels => map_size(Handlers),
-              handlers => length([P || P <- maps:values(Handlers), is_process_alive(P)]),
+              handlers => length([P || {P, _} <- Live, is_process_alive(P)]),
               pending_calls => ets:info(S#state.pending, size) - Cancelling,
               cancelling => Cancelling,
-              in_flight_callbacks => counters:get(S#state.counters, ?IN_FLIGHT),
+              in_flight_callbacks => lists:sum([counters:get(C, 1) || {_, C} <- Live]),
               late_replies => S#state.late_replies,
               cancelled => S#state.cancelled,
               os_pid => S#state.os_pid,
@@ -143,13 +141,13 @@ handle_info({Port, {data, <<?PY_REPLY, _Channel:32, Ref:64, Body/binary>>}},
     end;
 handle_info({Port, {data, <<?PY_CALLBACK, Channel:32, Ref:64, Body/binary>>}},
             S = #state{port = Port}) ->
-    counters:add(S#state.counters, ?IN_FLIGHT, 1),
-    {Handler, S1} = handler(Channel, S),
+    {{Handler, InFlight}, S1} = handler(Channel, S),
+    counters:add(InFlight, 1, 1),
     Handler ! {py_callback, Ref, Body},
     {noreply, S1};
 handle_info({Port, {data, <<?PY_MESSAGE, Channel:32, _Ref:64, Body/binary>>}},
             S = #state{port = Port}) ->
-    {Handler, S1} = handler(Channel, S),
+    {{Handler, _}, S1} = handler(Channel, S),
     Handler ! {py_message, Body},
     {noreply, S1};
 handle_info({Port, {data, <<?PY_OUTPUT, _Channel:32, _Ref:64, Body/binary>>}},
@@ -171,7 +169,7 @@ handle_info({'EXIT', Pid, Reason}, S = #state{handlers = Handlers}) ->
     %% thread may be waiting for a result: a result with Ref 0 ends every
     %% wait on the channel with an exception. The next callback on the
     %% channel spawns a new handler.
-    Dead = [C || {C, P} <- maps:to_list(Handlers), P =:= Pid],
+    Dead = [C || {C, {P, _}} <- maps:to_list(Handlers), P =:= Pid],
     [abort_channel(C, Reason, S) || C <- Dead],
     {noreply, S#state{handlers = maps:without(Dead, Handlers)}};
 handle_info(sweep, S) ->
@@ -271,11 +269,12 @@ abort_channel(Channel, Reason, #state{port = Port}) ->
 
 handler(Channel, S = #state{handlers = Handlers}) ->
     case Handlers of
-        #{Channel := Pid} ->
-            {Pid, S};
+        #{Channel := Handler} ->
+            {Handler, S};
         #{} ->
-            Pid = py_handler:start_link(S#state.port, Channel, S#state.counters),
-            {Pid, S#state{handlers = Handlers#{Channel => Pid}}}
+            InFlight = counters:new(1, []),
+            Handler = {py_handler:start_link(S#state.port, Channel, InFlight), InFlight},
+            {Handler, S#state{handlers = Handlers#{Channel => Handler}}}
     end.
 
 fail_pending(Pending, Reason) ->

@@ -22,7 +22,8 @@
 %%
 %% State, kept in the process dictionary under `?PY_HANDLER_KEY' so that
 %% `py' can serve nested callbacks: the port, the channel id, and the
-%% coordinator's counters (slot 1: callbacks in flight).
+%% counter of callbacks forwarded to it and not yet answered (the
+%% coordinator adds, this process subtracts; it dies with the process).
 -module(py_handler).
 
 -include("py_protocol.hrl").
@@ -33,17 +34,17 @@
 %% API.
 
 -spec start_link(port(), pos_integer(), counters:counters_ref()) -> pid().
-start_link(Port, Channel, Counters) ->
-    proc_lib:spawn_link(?MODULE, init, [Port, Channel, Counters]).
+start_link(Port, Channel, InFlight) ->
+    proc_lib:spawn_link(?MODULE, init, [Port, Channel, InFlight]).
 
 %% @doc Serves one `py_callback' or `py_message' in the calling handler process.
 -spec serve({py_callback, non_neg_integer(), binary()} | {py_message, binary()}) -> ok.
 serve({py_callback, Ref, Body}) ->
-    {Port, Channel, Counters} = get(?PY_HANDLER_KEY),
+    {Port, Channel, InFlight} = get(?PY_HANDLER_KEY),
     Result = run(Body),
     Frame = py_protocol:frame(?PY_RESULT, Channel, Ref, Result),
     try erlang:port_command(Port, Frame) catch error:badarg -> ok end,
-    counters:sub(Counters, 1, 1),
+    counters:sub(InFlight, 1, 1),
     ok;
 serve({py_message, Body}) ->
     case py_protocol:decode(Body) of
@@ -55,9 +56,9 @@ serve({py_message, Body}) ->
 %% Internal.
 
 -spec init(port(), pos_integer(), counters:counters_ref()) -> no_return().
-init(Port, Channel, Counters) ->
+init(Port, Channel, InFlight) ->
     put(?PY_CHANNEL_KEY, Channel),
-    put(?PY_HANDLER_KEY, {Port, Channel, Counters}),
+    put(?PY_HANDLER_KEY, {Port, Channel, InFlight}),
     loop().
 
 loop() ->
