@@ -1,6 +1,7 @@
 // The embedded native module `_erlang`: erlang.call and erlang.send for any Python thread.
 #include "cancellation.hpp"
 #include "channel.hpp"
+#include "executor_pool.hpp"
 #include "port_runtime.hpp"
 #include "python_types.hpp"
 #include "request_runner.hpp"
@@ -10,6 +11,14 @@
 
 namespace erlang_python {
 namespace {
+
+// Without the GIL: this thread is about to block on Erlang, so it must not
+// be the only one that could read the answer.
+void ensure_reader() {
+    if (executor_pool *pool = runtime().pool) {
+        pool->ensure_reader();
+    }
+}
 
 bool is_request(frame_kind k) {
     return k == frame_kind::call || k == frame_kind::eval || k == frame_kind::exec
@@ -46,6 +55,7 @@ py::object call(const py::str &name, const py::args &args) {
         py::gil_scoped_release release;
         std::uint64_t since = ch.abort_epoch();
         rt.writer->send(request);
+        ensure_reader();
         for (;;) {
             wake w = ch.wait(since);
             why = w.reason;
@@ -123,6 +133,7 @@ void sleep(const py::object &seconds) {
     bool finished = false;
     {
         py::gil_scoped_release release;
+        ensure_reader();
         finished = scope->interrupt_point().sleep_for(s);
     }
     if (!finished) {

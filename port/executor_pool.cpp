@@ -7,6 +7,7 @@
 #include "request_runner.hpp"
 
 #include <Python.h>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 
@@ -27,6 +28,11 @@ private:
     PyGILState_STATE gil_;
     PyThreadState *state_;
 };
+
+// How long one request may keep the reader parked before the watch takes
+// the reading over (when the request blocks somewhere ensure_reader() is
+// not called, or simply runs long).
+constexpr std::chrono::milliseconds watch_period{5};
 
 bool is_request(frame_kind k) {
     return k == frame_kind::call || k == frame_kind::eval || k == frame_kind::exec
@@ -80,24 +86,21 @@ void executor_pool::thread_main() {
         if (input_ended_) {
             return;
         }
-        if (!has_leader_) {
+        if (!has_leader_ || (parked_ && takeover_)) {
+            parked_ = false;
+            parked_flag_ = false;
+            takeover_ = false;
             has_leader_ = true;
-            lock.unlock();
-            std::optional<frame> job = lead();
-            if (job) {
-                run(*job);
-            }
-            lock.lock();
+            lead(lock);
             continue;
         }
-        ++idle_;
-        wake_.wait(lock);
-        --idle_;
+        wait_idle(lock);
     }
 }
 
-std::optional<frame> executor_pool::lead() {
+void executor_pool::lead(std::unique_lock<std::mutex> &lock) {
     for (;;) {
+        lock.unlock();
         std::optional<frame> f;
         try {
             f = reader_.next();
@@ -108,23 +111,66 @@ std::optional<frame> executor_pool::lead() {
         if (!f) {
             on_input_end_();
             channel_registry::instance().close_all();
-            std::lock_guard<std::mutex> lock(mutex_);
+            lock.lock();
             input_ended_ = true;
             has_leader_ = false;
             wake_.notify_all();
-            return std::nullopt;
+            return;
         }
         if (f->header.channel != any_channel || !is_request(f->header.kind)) {
             route(std::move(*f));
+            lock.lock();
             continue;
         }
-        std::lock_guard<std::mutex> lock(mutex_);
-        if (idle_ > 0) {
-            has_leader_ = false;
-            wake_.notify_one();
-            return f;
+        lock.lock();
+        if (idle_ == 0) {
+            queue_.push_back(std::move(*f)); // nobody could take over: keep reading
+            continue;
         }
-        queue_.push_back(std::move(*f));
+        parked_ = true;
+        parked_flag_ = true;
+        std::uint64_t mine = ++park_count_;
+        lock.unlock();
+        run(*f);
+        lock.lock();
+        if (!parked_ || park_count_ != mine) {
+            return; // another thread took the reading over
+        }
+        parked_ = false;
+        parked_flag_ = false;
+    }
+}
+
+void executor_pool::wait_idle(std::unique_lock<std::mutex> &lock) {
+    ++idle_;
+    if (watching_) {
+        wake_.wait(lock);
+        --idle_;
+        return;
+    }
+    watching_ = true;
+    bool was_parked = parked_;
+    std::uint64_t seen = park_count_;
+    wake_.wait_for(lock, watch_period);
+    watching_ = false;
+    --idle_;
+    if (parked_ && was_parked && park_count_ == seen) {
+        takeover_ = true; // one request has held the reader for a whole period
+    }
+    bool leaving = takeover_ || !queue_.empty() || !has_leader_ || input_ended_;
+    if (leaving && idle_ > 0) {
+        wake_.notify_one(); // someone else keeps the watch
+    }
+}
+
+void executor_pool::ensure_reader() {
+    if (!parked_flag_.load()) {
+        return;
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (parked_ && !takeover_) {
+        takeover_ = true;
+        wake_.notify_one();
     }
 }
 

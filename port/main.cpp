@@ -86,8 +86,10 @@ int main(int argc, char **argv) {
             send_hello(writer);
             ep::executor_pool pool(
                 reader, writer, opts.executor_threads, [] { bound_shutdown(2); });
+            ep::runtime().pool = &pool;
             pool.start();
             pool.join();
+            ep::runtime().pool = nullptr;
         }
         ep::stop_cancellations();
         // ~python_interpreter finalizes Python here.

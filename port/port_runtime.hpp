@@ -8,9 +8,12 @@
 
 namespace erlang_python {
 
+class executor_pool;
+
 struct port_runtime {
     options config;
     frame_writer *writer = nullptr;
+    executor_pool *pool = nullptr;
     std::atomic<ref_id> next_ref{1};
 };
 
