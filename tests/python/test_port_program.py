@@ -1,0 +1,108 @@
+"""Runs the port program by hand and speaks the frame protocol to it (docs/protocol.md)."""
+
+import os
+import struct
+import subprocess
+
+import pytest
+
+PORT = os.environ.get("EP_PORT_EXECUTABLE")
+pytestmark = pytest.mark.skipif(PORT is None, reason="set by CTest: EP_PORT_EXECUTABLE")
+
+CALL, EXEC, HELLO, REPLY = 1, 3, 64, 65
+
+
+def etf_binary(data: bytes) -> bytes:
+    return bytes([131, 109]) + struct.pack(">I", len(data)) + data
+
+
+def frame(kind: int, channel: int, ref: int, body: bytes) -> bytes:
+    payload = bytes([kind]) + struct.pack(">IQ", channel, ref) + body
+    return struct.pack(">I", len(payload)) + payload
+
+
+def read_frame(stream):
+    (length,) = struct.unpack(">I", stream.read(4))
+    payload = stream.read(length)
+    kind = payload[0]
+    channel, ref = struct.unpack(">IQ", payload[1:13])
+    return kind, channel, ref, payload[13:]
+
+
+def start():
+    return subprocess.Popen([PORT], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+
+
+def next_reply(stream):
+    while True:
+        kind, channel, ref, body = read_frame(stream)
+        if kind == REPLY:
+            return channel, ref, body
+
+
+def test_help_and_version_work_by_hand():
+    out = subprocess.run([PORT, "--help"], capture_output=True, text=True, check=True).stdout
+    assert "usage: erlang_python_port" in out
+    out = subprocess.run([PORT, "--version"], capture_output=True, text=True, check=True).stdout
+    assert out.startswith("erlang_python_port ") and "protocol 1" in out
+
+
+def test_an_unknown_option_is_a_usage_error():
+    r = subprocess.run([PORT, "--frobnicate"], capture_output=True, text=True)
+    assert r.returncode == 2
+    assert "unknown option '--frobnicate'" in r.stderr
+
+
+def test_hello_comes_first_and_names_the_protocol_version():
+    p = start()
+    kind, channel, ref, body = read_frame(p.stdout)
+    assert (kind, channel, ref) == (HELLO, 0, 0)
+    assert body.startswith(bytes([131, 104, 3, 97, 1]))  # {1, PythonVersion, OsPid}
+    p.stdin.close()
+    assert p.wait(timeout=10) == 0
+
+
+def test_exec_is_answered_on_its_ref_and_print_does_not_corrupt_frames():
+    p = start()
+    read_frame(p.stdout)
+    p.stdin.write(frame(EXEC, 0, 42, etf_binary(b"print('x' * 100000)")))
+    p.stdin.flush()
+    channel, ref, body = next_reply(p.stdout)
+    assert (channel, ref) == (0, 42)
+    assert body == bytes([131, 104, 2, 119, 2]) + b"ok" + bytes([119, 4]) + b"none"
+    p.stdin.close()
+    assert p.wait(timeout=10) == 0
+
+
+def test_a_malformed_body_gets_an_error_reply_and_the_port_keeps_serving():
+    p = start()
+    read_frame(p.stdout)
+    p.stdin.write(frame(CALL, 0, 7, bytes([131, 255])))
+    p.stdin.write(frame(EXEC, 0, 8, etf_binary(b"pass")))
+    p.stdin.flush()
+    channel, ref, body = next_reply(p.stdout)
+    assert ref == 7 and b"error" in body and b"bad request term" in body
+    channel, ref, body = next_reply(p.stdout)
+    assert ref == 8 and b"ok" in body
+    p.stdin.close()
+    assert p.wait(timeout=10) == 0
+
+
+def test_a_frame_over_the_maximum_ends_the_port_with_status_3():
+    p = subprocess.Popen([PORT, "--max-frame", "1024"], stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    read_frame(p.stdout)
+    p.stdin.write(frame(EXEC, 0, 1, etf_binary(b"#" * 2000)))
+    p.stdin.flush()
+    assert p.wait(timeout=10) == 3
+    assert b"longer than the maximum frame size" in p.stderr.read()
+
+
+def test_input_ending_inside_a_frame_ends_the_port_with_status_3():
+    p = subprocess.Popen([PORT], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE)
+    read_frame(p.stdout)
+    p.stdin.write(frame(EXEC, 0, 1, etf_binary(b"pass"))[:-2])
+    p.stdin.close()
+    assert p.wait(timeout=10) == 3
+    assert b"input ended inside a frame" in p.stderr.read()
