@@ -1,4 +1,5 @@
 // Catch2 tests of the bounds-checked ETF structure check that runs before ei decodes a term.
+#include "etf_test_support.hpp"
 #include "term_check.hpp"
 
 #include <catch2/catch.hpp>
@@ -14,72 +15,9 @@
 #include <vector>
 
 using namespace erlang_python;
+using namespace etf_test;
 
 namespace {
-
-// Bytes written by hand; ints so that 131 and 255 need no casts.
-std::string bytes(std::initializer_list<int> list) {
-    std::string s;
-    for (int b : list) {
-        s += char(static_cast<unsigned char>(b));
-    }
-    return s;
-}
-
-std::string u16(std::uint32_t v) { return bytes({int(v >> 8 & 0xff), int(v & 0xff)}); }
-
-std::string u32(std::uint32_t v) {
-    return bytes({int(v >> 24 & 0xff), int(v >> 16 & 0xff), int(v >> 8 & 0xff), int(v & 0xff)});
-}
-
-// A term written with ei, version byte first.
-class etf_writer {
-public:
-    etf_writer() { REQUIRE(ei_x_new_with_version(&x_) == 0); }
-    etf_writer(const etf_writer &) = delete;
-    etf_writer &operator=(const etf_writer &) = delete;
-    ~etf_writer() { ei_x_free(&x_); }
-
-    ei_x_buff *get() { return &x_; }
-    std::string str() const { return std::string(x_.buff, std::size_t(x_.index)); }
-
-private:
-    ei_x_buff x_{};
-};
-
-// A copy of some bytes that ends right before an unreadable page: reading one
-// byte past the end faults at once, even inside ei (which no sanitizer sees).
-class guarded_copy {
-public:
-    explicit guarded_copy(const std::string &s) {
-        std::size_t page = std::size_t(sysconf(_SC_PAGESIZE));
-        size_ = ((s.size() + page - 1) / page + 1) * page;
-        void *base
-            = mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (base == MAP_FAILED) {
-            throw std::runtime_error("mmap failed");
-        }
-        base_ = static_cast<char *>(base);
-        char *guard = base_ + size_ - page;
-        if (mprotect(guard, page, PROT_NONE) != 0) {
-            throw std::runtime_error("mprotect failed");
-        }
-        data_ = guard - s.size();
-        if (!s.empty()) {
-            std::memcpy(data_, s.data(), s.size());
-        }
-    }
-    guarded_copy(const guarded_copy &) = delete;
-    guarded_copy &operator=(const guarded_copy &) = delete;
-    ~guarded_copy() { munmap(base_, size_); }
-
-    const char *data() const { return data_; }
-
-private:
-    char *base_ = nullptr;
-    std::size_t size_ = 0;
-    char *data_ = nullptr;
-};
 
 // Every check in these tests reads from a guarded copy.
 term_check_result check(const std::string &s, std::size_t max_depth = default_max_depth) {
