@@ -55,9 +55,17 @@ py::object run_call(const py::tuple &req) {
     }
     py::object module = import_module(req[0]);
     py::object function = module.attr(req[1]);
-    py::tuple args(req[2]);
+    py::handle arg_list = req[2];
+    py::tuple args = PyList_CheckExact(arg_list.ptr())
+                         ? py::reinterpret_steal<py::tuple>(PyList_AsTuple(arg_list.ptr()))
+                         : py::tuple(arg_list);
+    if (!args) {
+        throw py::error_already_set();
+    }
+    // No keyword dict at all for the common call without keywords.
     py::dict kwargs(req[3]);
-    PyObject *result = PyObject_Call(function.ptr(), args.ptr(), kwargs.ptr());
+    PyObject *result = PyObject_Call(
+        function.ptr(), args.ptr(), PyDict_GET_SIZE(kwargs.ptr()) != 0 ? kwargs.ptr() : nullptr);
     if (result == nullptr) {
         throw py::error_already_set();
     }

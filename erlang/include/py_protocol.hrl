@@ -26,7 +26,7 @@
 %% What callers find in persistent_term while a port is up.
 -define(PY_PORT_KEY, {erlang_python, port}).
 -record(py_port, {port :: port(), pending :: ets:tid(), max_frame :: pos_integer(),
-                  max_pending :: pos_integer()}).
+                  max_pending :: pos_integer(), call_timeout :: timeout()}).
 
 %% The process dictionary key a handler sets while it runs a callback, so
 %% that py:call from inside goes back to the waiting Python thread.

@@ -214,8 +214,13 @@ reply(Body) ->
             Error
     end.
 
+%% Read when the port starts (an application:get_env per call costs more
+%% than the rest of the Erlang side of a small call).
 default_timeout() ->
-    application:get_env(erlang_python, call_timeout, 30000).
+    case persistent_term:get(?PY_PORT_KEY, undefined) of
+        #py_port{call_timeout = Timeout} -> Timeout;
+        undefined -> application:get_env(erlang_python, call_timeout, 30000)
+    end.
 
 text(A) when is_atom(A) -> atom_to_binary(A, utf8);
 text(B) when is_binary(B) -> B;
