@@ -58,7 +58,7 @@ py::object run_call(const py::tuple &req) {
     py::handle arg_list = req[2];
     py::tuple args = PyList_CheckExact(arg_list.ptr())
                          ? py::reinterpret_steal<py::tuple>(PyList_AsTuple(arg_list.ptr()))
-                         : py::tuple(arg_list);
+                         : py::tuple(py::reinterpret_borrow<py::object>(arg_list));
     if (!args) {
         throw py::error_already_set();
     }
