@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 ERL_PATH = $(BUILD)/lib/erlang_python/ebin
 
-.PHONY: all deps build test demo shell clean
+.PHONY: all deps build test demo shell bench clean
 
 all: build
 
@@ -25,6 +25,13 @@ demo: build
 # An Erlang shell with erlang_python started.
 shell: build
 	erl -pa $(ERL_PATH) -eval '{ok, _} = application:ensure_all_started(erlang_python).'
+
+# Builds, then measures against an echo-port floor, pinned then unpinned (under 5 minutes):
+# bench/results.json, bench/details.json, bench/latency.png and a table on stdout.
+bench: build
+	@./tools/install-deps.sh bench
+	timeout 300 erl -noshell -pa $(BUILD)/bench/ebin -pa $(ERL_PATH) \
+		-run py_bench main $(abspath $(BUILD)) $(CURDIR)
 
 clean:
 	rm -rf $(BUILD)

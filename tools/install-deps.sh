@@ -1,9 +1,15 @@
 #!/bin/sh
 # Installs the Debian packages the build and the tests need, when they are missing.
 # As root it runs apt-get; otherwise it prints the exact command to run.
+# `install-deps.sh bench` checks only what `make bench` adds (gnuplot-nox, for the plot).
 set -eu
 packages="g++ make cmake python3-dev pybind11-dev libboost-dev catch2 erlang-dev
-erlang-common-test python3-pytest"
+erlang-common-test python3-pytest erlang-proper erlang-proper-dev python3-hypothesis
+python3-numpy"
+bench_packages="gnuplot-nox"
+if [ "${1:-}" = bench ]; then
+    packages="$bench_packages"
+fi
 missing=""
 for p in $packages; do
     if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -1,0 +1,157 @@
+%% @doc One benchmark round: the project against the raw floor (interleaved) and against the floor through py's path.
+%%
+%% Returns a flat map #{{Object, Field} => Number}; Object and Field are the
+%% names of bench/results.json (and of details.json for the extra figures:
+%% *_floor objects with no project counterpart). Project and floor figures
+%% are taken in alternation (chunks of calls, repetitions, one caller count
+%% at a time), so that other load on the machine weighs on both alike.
+-module(py_bench_measure).
+
+-export([run_round/1]).
+
+%% Iteration counts, divided by EP_BENCH_SCALE (default 1) for quick runs.
+-define(SMALL_CALLS, 100000).
+-define(REVERSE_CALLS, 20000).
+-define(FANOUT_CALLS, 10000).
+-define(THROUGHPUT_MS, 1000).
+-define(WARMUP_CALLS, 2000).
+-define(CHUNKS, 10).          % small and reverse calls alternate in this many chunks
+-define(FANOUT_THREADS, 8).
+-define(CALLERS, [1, 8, 64]).
+-define(LONG, 120000).
+
+%% {Object, bytes, Python function, repetitions in a round}
+-define(PAYLOADS, [{payload_1mb_oneway, 1000000, len, 5},
+                   {payload_10mb_oneway, 10000000, len, 3},
+                   {payload_100mb_oneway, 100000000, len, 1},
+                   {payload_10mb_roundtrip, 10000000, bytes, 3}]).
+
+-spec run_round(map()) -> #{{atom(), atom()} => number()}.
+run_round(Ctx = #{echo := Echo, payload := Payload}) ->
+    Port = py_bench_floor:open(Echo, []),
+    try
+        ok = py_bench_app:start(project, Ctx),
+        Parts = [small_calls(Port), reverse_calls(Port), payloads(Port, Payload), fanout(),
+                 throughput(Ctx), path_floor()],
+        lists:foldl(fun maps:merge/2, #{}, Parts)
+    after
+        py_bench_floor:close(Port),
+        py_bench_app:stop()
+    end.
+
+%% Internal.
+
+%% (1) py:call vs the raw echo port, in alternating chunks of calls.
+small_calls(Port) ->
+    log("small calls: project and raw floor"),
+    Project = fun() -> {ok, 3} = py:call(operator, add, [1, 2]) end,
+    Raw = fun() -> {ok, 3} = py_bench_floor:call(Port, <<"operator">>, <<"add">>, [1, 2]) end,
+    Chunk = n(?SMALL_CALLS) div ?CHUNKS,
+    {P, R} = interleave(fun() -> py_bench_stats:timed_loop(Chunk, Project) end,
+                        fun() -> py_bench_stats:timed_loop(Chunk, Raw) end,
+                        fun() -> [Project() || _ <- lists:seq(1, n(?WARMUP_CALLS))],
+                                 [Raw() || _ <- lists:seq(1, n(?WARMUP_CALLS))] end),
+    maps:merge(latency(small_call, <<>>, P), latency(small_call, <<"floor_">>, R)).
+
+%% (2) erlang.call from a Python thread vs the echo port calling back from
+%% its reading thread; details: the echo port calling from another thread.
+reverse_calls(Port) ->
+    log("reverse calls: project and raw floor"),
+    Chunk = n(?REVERSE_CALLS) div ?CHUNKS,
+    Project = fun() -> element(2, ok(py:call(bench_calls, reverse, [Chunk], #{}, ?LONG))) end,
+    Raw = fun() -> element(2, py_bench_floor:reverse(Port, Chunk, 1, inline)) end,
+    {P, R} = interleave(Project, Raw, fun() -> ok end),
+    {_, Handoff} = py_bench_floor:reverse(Port, n(?REVERSE_CALLS), 1, threads),
+    lists:foldl(fun maps:merge/2, #{},
+                [latency(reverse_call, <<>>, P), latency(reverse_call, <<"floor_">>, R),
+                 latency(reverse_call_handoff_floor, <<>>, Handoff)]).
+
+%% (4) One way (len) and round trip (bytes: identity on bytes), alternating
+%% project and raw floor per repetition; the median of each.
+payloads(Port, Payload) ->
+    log("payloads: project and raw floor"),
+    Project = fun(F, Bin) -> py:call(builtins, F, [Bin]) end,
+    Raw = fun(F, Bin) -> py_bench_floor:call(Port, <<"builtins">>, atom_to_binary(F), [Bin]) end,
+    lists:foldl(
+      fun({Obj, Size, F, Reps}, Acc) ->
+              Bin = binary:part(Payload, 0, Size),
+              Time = fun(Call) ->
+                             {Ms, R} = py_bench_stats:time_ms(fun() -> Call(F, Bin) end),
+                             ok = check_payload(F, Size, R),
+                             erlang:garbage_collect(),
+                             Ms
+                     end,
+              Pairs = [{Time(Project), Time(Raw)} || _ <- lists:seq(1, Reps)],
+              Acc#{{Obj, ms} => py_bench_stats:median([A || {A, _} <- Pairs]),
+                   {Obj, floor_ms} => py_bench_stats:median([B || {_, B} <- Pairs])}
+      end, #{}, ?PAYLOADS).
+
+check_payload(len, Size, {ok, Size}) -> ok;
+check_payload(bytes, Size, {ok, B}) when byte_size(B) =:= Size -> ok;
+check_payload(F, _, Other) -> error({bad_payload_reply, F, Other}).
+
+%% (6) 8 Python threads x 10,000 erlang.calls.
+fanout() ->
+    log("fan-out: project"),
+    {Ns, Samples} = ok(py:call(bench_calls, fanout, [?FANOUT_THREADS, n(?FANOUT_CALLS)],
+                               #{}, ?LONG)),
+    maps:merge(#{{fanout, calls_per_s} => rate(Ns, Samples)}, latency(fanout, <<>>, Samples)).
+
+%% (3) N callers, the project then the floor through py's path, per N.
+%% Leaves the application running as the floor.
+throughput(Ctx) ->
+    log("throughput: project and floor via py, 1/8/64 callers"),
+    Add = fun() -> {ok, 3} = py:call(operator, add, [1, 2]) end,
+    lists:foldl(
+      fun({N, Which, RateField, Prefix}, Acc) ->
+              ok = py_bench_app:start(Which, Ctx),
+              Obj = list_to_atom("throughput_" ++ integer_to_list(N)),
+              {Rate, Samples} = py_bench_load:throughput(Add, N, n(?THROUGHPUT_MS)),
+              maps:merge(Acc#{{Obj, RateField} => Rate}, latency(Obj, Prefix, Samples))
+      end, #{},
+      [Step || N <- ?CALLERS,
+               Step <- [{N, project, calls_per_s, <<>>},
+                        {N, floor, floor_calls_per_s, <<"floor_">>}]]).
+
+%% The floor through py's own path (the app runs with the echo port):
+%% details for (1) and (2), and the floor of (6).
+path_floor() ->
+    log("floor via py: small calls, reverse calls, fan-out"),
+    Add = fun() -> {ok, 3} = py:call(operator, add, [1, 2]) end,
+    _ = py_bench_stats:timed_loop(n(?WARMUP_CALLS), Add),
+    Small = py_bench_stats:timed_loop(n(?SMALL_CALLS), Add),
+    {_, Inline} = echo_reverse(n(?REVERSE_CALLS), 1, inline),
+    {_, Handoff} = echo_reverse(n(?REVERSE_CALLS), 1, threads),
+    {FanNs, FanSamples} = echo_reverse(n(?FANOUT_CALLS), ?FANOUT_THREADS, threads),
+    lists:foldl(fun maps:merge/2, #{},
+                [latency(small_call_path_floor, <<>>, Small),
+                 latency(reverse_call_path_floor, <<>>, Inline),
+                 latency(reverse_call_path_handoff_floor, <<>>, Handoff),
+                 #{{fanout, floor_calls_per_s} => rate(FanNs, FanSamples)},
+                 latency(fanout, <<"floor_">>, FanSamples)]).
+
+echo_reverse(Count, Threads, Mode) ->
+    ok(py:call('__bench__', reverse, [Count, Threads, Mode], #{}, ?LONG)).
+
+%% Runs Warmup, then A and B alternately ?CHUNKS times; each returns samples.
+interleave(A, B, Warmup) ->
+    _ = Warmup(),
+    Pairs = [{A(), B()} || _ <- lists:seq(1, ?CHUNKS)],
+    {lists:append([X || {X, _} <- Pairs]), lists:append([Y || {_, Y} <- Pairs])}.
+
+rate(ElapsedNs, Samples) ->
+    length(Samples) / (ElapsedNs / 1.0e9).
+
+%% #{{Object, <Prefix>p50_us} => _, {Object, <Prefix>p99_us} => _} of samples in ns.
+latency(Obj, Prefix, Samples) ->
+    maps:from_list([{{Obj, binary_to_atom(<<Prefix/binary, (atom_to_binary(K))/binary>>)}, V}
+                    || {K, V} <- maps:to_list(py_bench_stats:percentiles(Samples))]).
+
+ok({ok, V}) -> V;
+ok(Other) -> error({bench_call_failed, Other}).
+
+log(Text) ->
+    py_bench_run:log(Text).
+
+n(Count) ->
+    max(1, Count div persistent_term:get({py_bench, scale}, 1)).
