@@ -76,12 +76,12 @@ request_scope::~request_scope() {
 
 request_scope *request_scope::current() { return innermost; }
 
-void cancel_request(ref_id ref) {
+bool cancel_request(ref_id ref) {
     registry &r = the_registry();
     {
         std::lock_guard<std::mutex> lock(r.mutex);
         if (r.stopped) {
-            return;
+            return false;
         }
         auto it = r.running.find(ref);
         if (it == r.running.end()) {
@@ -92,7 +92,7 @@ void cancel_request(ref_id ref) {
                     r.early_order.pop_front();
                 }
             }
-            return;
+            return false;
         }
         it->second.cancelled = true;
         it->second.interrupt_point->interrupt();
@@ -103,6 +103,7 @@ void cancel_request(ref_id ref) {
         raise_in_thread(ref);
         PyGILState_Release(gil);
     }).detach();
+    return true;
 }
 
 void stop_cancellations() {

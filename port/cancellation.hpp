@@ -31,9 +31,10 @@ private:
 
 // Any thread, without the GIL. Interrupts request `ref`: wakes it if it
 // waits on its channel (erlang.call, time.sleep) and raises TimeoutError in
-// its thread at the next bytecode. A ref not running yet is remembered (a
-// bounded number of them) so a queued request is answered without running.
-void cancel_request(ref_id ref);
+// its thread at the next bytecode; returns true. A ref not running is
+// remembered (a bounded number of them), so a request about to start is
+// answered without running; returns false.
+bool cancel_request(ref_id ref);
 
 // Called before Python finalizes: no asynchronous exception after this.
 void stop_cancellations();

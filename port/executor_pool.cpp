@@ -7,6 +7,7 @@
 #include "request_runner.hpp"
 
 #include <Python.h>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -51,6 +52,7 @@ executor_pool::executor_pool(frame_reader &reader,
     : reader_(reader), writer_(writer), size_(threads + 1), on_input_end_(std::move(on_input_end)) {}
 
 executor_pool::~executor_pool() {
+    std::lock_guard<std::mutex> lock(mutex_);
     for (auto &t : threads_) {
         if (t.joinable()) {
             t.detach();
@@ -58,17 +60,36 @@ executor_pool::~executor_pool() {
     }
 }
 
+// Two threads to begin with (a leader and one standing by, so requests run
+// parked from the first one); more only when requests have to queue, up to
+// the configured size. Idle ports stay small and start fast.
 void executor_pool::start() {
-    for (std::size_t i = 0; i < size_; ++i) {
-        threads_.emplace_back([this] { thread_main(); });
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (std::size_t i = 0; i < std::min<std::size_t>(2, size_); ++i) {
+        grow();
     }
 }
 
+void executor_pool::grow() {
+    threads_.emplace_back([this] { thread_main(); });
+}
+
 void executor_pool::join() {
-    for (auto &t : threads_) {
+    // Threads are only added before input ends, all under the lock.
+    std::size_t joined = 0;
+    for (;;) {
+        std::unique_lock<std::mutex> lock(mutex_);
+        if (joined == threads_.size()) {
+            if (input_ended_) {
+                break;
+            }
+            wake_.wait(lock);
+            continue;
+        }
+        std::thread &t = threads_[joined++];
+        lock.unlock();
         t.join();
     }
-    threads_.clear();
 }
 
 void executor_pool::thread_main() {
@@ -125,6 +146,9 @@ void executor_pool::lead(std::unique_lock<std::mutex> &lock) {
         lock.lock();
         if (idle_ == 0) {
             queue_.push_back(std::move(*f)); // nobody could take over: keep reading
+            if (threads_.size() < size_) {
+                grow(); // it takes the queued request
+            }
             continue;
         }
         parked_ = true;
@@ -176,7 +200,32 @@ void executor_pool::ensure_reader() {
 
 void executor_pool::route(frame &&f) {
     if (f.header.kind == frame_kind::cancel) {
-        cancel_request(f.header.ref);
+        // Every cancel is answered unless the request is running (then the
+        // request itself answers): a queued request is dropped; a ref not
+        // seen is done already or was never sent (its caller died between
+        // registering and sending). Erlang drops answers it no longer needs,
+        // and kills the port only for a cancelled request that stays silent.
+        bool was_queued = false;
+        frame_header queued = f.header;
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            auto it = std::find_if(queue_.begin(), queue_.end(), [&](const frame &q) {
+                return q.header.ref == f.header.ref;
+            });
+            if (it != queue_.end()) {
+                queued = it->header;
+                queue_.erase(it);
+                was_queued = true;
+            }
+        }
+        if (was_queued || !cancel_request(f.header.ref)) {
+            try {
+                reply_cancelled(queued, writer_);
+            } catch (const std::exception &e) {
+                diag("%s", e.what()); // only writing can fail: Erlang has gone away
+                std::_Exit(4);
+            }
+        }
         return;
     }
     auto c = channel_registry::instance().find(f.header.channel);

@@ -42,6 +42,7 @@ public:
 
 private:
     void thread_main();
+    void grow(); // requires the lock
     // Reads, routes and runs frames while this thread is the leader. Called
     // and returns with the lock held.
     void lead(std::unique_lock<std::mutex> &lock);
@@ -53,7 +54,7 @@ private:
     frame_writer &writer_;
     std::size_t size_;
     std::function<void()> on_input_end_;
-    std::vector<std::thread> threads_;
+    std::deque<std::thread> threads_; // a deque: join() holds references while it grows
 
     std::mutex mutex_;
     std::condition_variable wake_;

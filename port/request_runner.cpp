@@ -112,7 +112,8 @@ py::object run_stats() {
 
 // Requires the GIL.
 py::object execute(const frame &request) {
-    py::object body = decode_term(request.body(), request.body_size, runtime().config.max_depth);
+    py::object body = decode_term(request.body(), request.body_size,
+                                  runtime().config.max_depth + envelope_depth);
     switch (request.header.kind) {
         case frame_kind::call:
             return run_call(py::tuple(body));
@@ -146,6 +147,13 @@ void encode_python_error(term_buffer &buf, py::error_already_set &e) {
     }
     buf.reset_term();
     encode_error_triple(buf.get(), cls, message, traceback);
+}
+
+void reply_cancelled(const frame_header &request, frame_writer &out) {
+    term_buffer reply({frame_kind::reply, request.channel, request.ref});
+    encode_error_triple(
+        reply.get(), "TimeoutError", "the request was cancelled before it started", "");
+    out.send(reply);
 }
 
 void run_request(const frame &request, frame_writer &out) {

@@ -15,6 +15,9 @@ namespace py = pybind11;
 // request's own channel and ref.
 void run_request(const frame &request, frame_writer &out);
 
+// Without the GIL. Answers a request that was cancelled before it ran.
+void reply_cancelled(const frame_header &request, frame_writer &out);
+
 // Requires the GIL (and a pending Python exception in e). Encodes
 // {error, {ClassName, Message, Traceback}} into buf after its version byte.
 void encode_python_error(term_buffer &buf, py::error_already_set &e);

@@ -8,7 +8,10 @@
 %%     binary for any other class; Message is `str(exception)' as UTF-8.
 %%     `last_traceback/0' returns the formatted traceback.</li>
 %% <li>`timeout': no answer within the timeout; a late answer is dropped.</li>
-%% <li>`{port_exit, {status, N} | {signal, N}}': the Python process died.</li>
+%% <li>`{port_exit, {status, N} | {signal, N}}': the Python process died.
+%%     `{port_exit, epipe}' when a write to the dying process failed before
+%%     its exit status was known (the port is closed then, and the status
+%%     lost).</li>
 %% <li>`not_started': the application is not running.</li>
 %% <li>`overloaded': more requests are pending than `max_pending' allows.</li>
 %% <li>`{frame_too_large, Size, Max}': the request is over `max_frame_size'.</li>
@@ -29,7 +32,7 @@
 -type name() :: atom() | binary() | string().
 -type code() :: binary() | string().
 -type error_reason() :: {atom() | binary(), binary()} | timeout | not_started
-                      | {port_exit, {status | signal, integer()}}
+                      | {port_exit, {status | signal, integer()} | epipe}
                       | {frame_too_large, pos_integer(), pos_integer()}
                       | {bad_term, atom()} | port_closed | overloaded.
 
@@ -102,7 +105,7 @@ unregister_function(Name) ->
 %% processes, pending calls, callbacks in flight, and the port's own view.
 -spec stats() -> map().
 stats() ->
-    Local = py_coordinator:stats(),
+    Local = try py_coordinator:stats() catch exit:_ -> #{running => false} end,
     case request(?PY_STATS, {}, default_timeout()) of
         {ok, Port} -> Local#{port => Port};
         {error, _} -> Local

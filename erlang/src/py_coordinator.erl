@@ -39,7 +39,8 @@
     late_replies = 0 :: non_neg_integer(),
     cancelled = 0 :: non_neg_integer(),
     grace :: non_neg_integer(),
-    output :: pid()                      % py_output: Python's stdout/stderr
+    output :: pid(),                     % py_output: Python's stdout/stderr
+    killing = false :: boolean()         % a stuck request made us kill the port
 }).
 
 -define(SWEEP_INTERVAL, 1000).
@@ -159,12 +160,16 @@ handle_info({Port, {data, Frame}}, S = #state{port = Port}) ->
     logger:error("erlang_python: unexpected frame from the port: ~P", [Frame, 10]),
     {noreply, S};
 handle_info({Port, {exit_status, Status}}, S = #state{port = Port}) ->
-    How = exit_how(Status),
-    fail_pending(S#state.pending, {port_exit, How}),
-    {stop, {port_exit, How}, S};
+    port_down(exit_how(Status), S);
 handle_info({'EXIT', Port, Reason}, S = #state{port = Port}) ->
-    fail_pending(S#state.pending, {port_exit, Reason}),
-    {stop, {port_exit, Reason}, S};
+    %% A write failed (epipe) because the process died. The port is closed,
+    %% so its exit status is lost unless it has already arrived.
+    How = receive
+              {Port, {exit_status, Status}} -> exit_how(Status)
+          after 0 ->
+              Reason
+          end,
+    port_down(How, S);
 handle_info({'EXIT', Pid, Reason}, S = #state{handlers = Handlers}) ->
     %% A handler died (it catches every error, so it was killed). Its Python
     %% thread may be waiting for a result: a result with Ref 0 ends every
@@ -178,12 +183,16 @@ handle_info(sweep, S) ->
     {noreply, sweep_dead_callers(S)};
 handle_info({grace_expired, Ref}, S = #state{pending = Pending}) ->
     case ets:lookup(Pending, Ref) of
+        [{Ref, cancelled}] when S#state.killing ->
+            ets:delete(Pending, Ref),
+            {noreply, S};
         [{Ref, cancelled}] ->
             logger:warning("erlang_python: a cancelled request did not stop within ~p ms; "
                            "killing Python process ~p", [S#state.grace, S#state.os_pid]),
             ets:delete(Pending, Ref),
+            %% Once: the exit status follows, and the pid must not be reused.
             _ = os:cmd("kill -KILL " ++ integer_to_list(S#state.os_pid)),
-            {noreply, S};
+            {noreply, S#state{killing = true}};
         _ ->
             {noreply, S}
     end;
@@ -224,6 +233,13 @@ await_ready(Start, Timeout) ->
                 exit:_ -> await_ready(Start, Timeout)
             end
     end.
+
+%% The port is gone: callers that retry must wait for the restart, so the
+%% port is unpublished before they hear of it.
+port_down(How, S) ->
+    persistent_term:erase(?PY_PORT_KEY),
+    fail_pending(S#state.pending, {port_exit, How}),
+    {stop, {port_exit, How}, S}.
 
 %% Routes frames until no caller waits any more, the port exits, or the deadline.
 drain(S = #state{port = Port, pending = Pending}, Deadline) ->
