@@ -134,8 +134,8 @@ request(Kind, Term, Timeout) ->
 send_request(#py_port{port = Port, pending = Pending, max_frame = Max,
                       max_pending = MaxPending}, Kind, Term, Timeout) ->
     Ref = erlang:unique_integer([positive]),
-    [Header, Body] = py_protocol:frame(Kind, py_protocol:channel(), Ref, Term),
-    Size = ?PY_HEADER_SIZE + byte_size(Body),
+    Frame = py_protocol:frame(Kind, py_protocol:channel(), Ref, Term),
+    Size = erlang:iolist_size(Frame),
     Overloaded = ets:info(Pending, size) >= MaxPending,
     if
         Size > Max ->
@@ -144,7 +144,7 @@ send_request(#py_port{port = Port, pending = Pending, max_frame = Max,
             {error, overloaded};
         true ->
             true = ets:insert(Pending, {Ref, self()}),
-            try erlang:port_command(Port, [Header, Body]) of
+            try erlang:port_command(Port, Frame) of
                 true -> await(Ref, Pending, Timeout)
             catch
                 error:badarg ->

@@ -10,10 +10,12 @@
 
 %% API.
 
-%% @doc A frame ready for `erlang:port_command/2' (the port adds the length).
+%% @doc A frame ready for `erlang:port_command/2' (the port adds the length):
+%% `[Header | Body]'. The body is an I/O vector: large binaries in Term are
+%% referenced, not copied (`term_to_iovec/1').
 -spec frame(0..255, non_neg_integer(), non_neg_integer(), term()) -> iolist().
 frame(Kind, Channel, Ref, Term) ->
-    [<<Kind:8, Channel:32, Ref:64>>, term_to_binary(Term)].
+    [<<Kind:8, Channel:32, Ref:64>> | erlang:term_to_iovec(Term)].
 
 %% @doc Decodes a frame body from the port. `safe': Python cannot create atoms.
 -spec decode(binary()) -> {ok, term()} | {error, {bad_term, atom()}}.

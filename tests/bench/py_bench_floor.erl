@@ -1,7 +1,7 @@
 %% @doc The raw floor: this process owns an echo port and does port_command + receive itself.
 %%
 %% Requests and replies are encoded and decoded exactly as `py' does
-%% (`term_to_binary', `binary_to_term(_, [safe])', the 13-byte header), but
+%% (`term_to_iovec', `binary_to_term(_, [safe])', the 13-byte header), but
 %% without the pending table, the coordinator hop or the handler processes.
 -module(py_bench_floor).
 
@@ -37,7 +37,7 @@ os_pid(Port) ->
 call(Port, Module, Function, Args) ->
     Ref = erlang:unique_integer([positive]),
     true = erlang:port_command(Port, [<<?PY_CALL:8, ?PY_ANY_CHANNEL:32, Ref:64>>,
-                                      term_to_binary({Module, Function, Args, #{}})]),
+                                      erlang:term_to_iovec({Module, Function, Args, #{}})]),
     receive
         {Port, {data, <<?PY_REPLY, _:32, Ref:64, Body/binary>>}} ->
             binary_to_term(Body, [safe])
@@ -52,7 +52,7 @@ call(Port, Module, Function, Args) ->
 reverse(Port, Count, Threads, Mode) ->
     Ref = erlang:unique_integer([positive]),
     true = erlang:port_command(Port, [<<?PY_CALL:8, ?PY_ANY_CHANNEL:32, Ref:64>>,
-                                      term_to_binary({<<"__bench__">>, <<"reverse">>,
+                                      erlang:term_to_iovec({<<"__bench__">>, <<"reverse">>,
                                                       [Count, Threads, Mode], #{}})]),
     serve(Port, Ref, py_bench_run:add_function()).
 
@@ -61,7 +61,7 @@ serve(Port, Ref, Fun) ->
         {Port, {data, <<?PY_CALLBACK, Channel:32, CRef:64, Body/binary>>}} ->
             {_Name, Args} = binary_to_term(Body, [safe]),
             true = erlang:port_command(Port, [<<?PY_RESULT:8, Channel:32, CRef:64>>,
-                                              term_to_binary({ok, Fun(Args)})]),
+                                              erlang:term_to_iovec({ok, Fun(Args)})]),
             serve(Port, Ref, Fun);
         {Port, {data, <<?PY_REPLY, _:32, Ref:64, Body/binary>>}} ->
             {ok, {Elapsed, [_ | _] = Samples}} = binary_to_term(Body, [safe]),
