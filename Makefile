@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 ERL_PATH = $(BUILD)/lib/erlang_python/ebin
 
-.PHONY: all deps build test demo shell bench clean
+.PHONY: all deps build test demo shell bench fuzz clean
 
 all: build
 
@@ -32,6 +32,19 @@ bench: build
 	@./tools/install-deps.sh bench
 	timeout 300 erl -noshell -pa $(BUILD)/bench/ebin -pa $(ERL_PATH) \
 		-run py_bench main $(abspath $(BUILD)) $(CURDIR)
+
+# Builds the libFuzzer target with clang in its own folder, runs the smoke test, then
+# fuzzes for FUZZ_TIME seconds; new inputs go to $(FUZZ_BUILD)/corpus, crashes to $(FUZZ_BUILD)/.
+FUZZ_BUILD ?= build-fuzz
+FUZZ_TIME ?= 600
+fuzz: deps
+	@./tools/install-deps.sh fuzz
+	CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -DERLANG_PYTHON_FUZZ=ON
+	cmake --build $(FUZZ_BUILD) --target fuzz_codec -j$(JOBS)
+	cd $(FUZZ_BUILD) && ctest -R fuzz_smoke --output-on-failure
+	mkdir -p $(FUZZ_BUILD)/corpus
+	$(FUZZ_BUILD)/tests/fuzz/fuzz_codec -max_total_time=$(FUZZ_TIME) -timeout=10 \
+		-print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/ $(FUZZ_BUILD)/corpus tests/fuzz/corpus
 
 clean:
 	rm -rf $(BUILD)

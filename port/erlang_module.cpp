@@ -33,22 +33,13 @@ bool is_request(frame_kind k) {
     throw py::error_already_set();
 }
 
-// Requires the GIL; releases it while waiting. Sends a callback frame on the
-// calling thread's channel and waits on that channel's mailbox. Nested
-// requests from the Erlang handler run right here, on this thread.
-py::object call(const py::str &name, const py::args &args) {
+// Requires the GIL; releases it while waiting. Sends a callback frame (its
+// body already in `request`) on the calling thread's channel and waits on
+// that channel's mailbox. Nested requests from the Erlang handler run right
+// here, on this thread. Returns the value of {ok, Value}; raises
+// erlang.ErlangError for {error, ...}.
+py::object exchange(const py::str &name, channel &ch, ref_id ref, term_buffer &request) {
     port_runtime &rt = runtime();
-    if (rt.writer == nullptr) {
-        throw py::value_error("erlang.call needs the erlang_python port");
-    }
-    channel &ch = current_channel();
-    ref_id ref = rt.next_ref.fetch_add(1);
-    term_buffer request({frame_kind::callback, ch.id(), ref});
-    ei_x_buff *x = request.get();
-    ei_check(ei_x_encode_tuple_header(x, 2), "callback");
-    encode_term(x, name, rt.config.max_depth);
-    encode_term(x, py::list(args), rt.config.max_depth);
-
     std::optional<frame> answer;
     wake_reason why = wake_reason::frame;
     {
@@ -86,7 +77,8 @@ py::object call(const py::str &name, const py::args &args) {
         case wake_reason::closed:
             throw_erlang_error(name, "the port is shutting down");
     }
-    py::tuple reply = decode_term(answer->body(), answer->body_size, rt.config.max_depth);
+    py::tuple reply
+        = decode_term(answer->body(), answer->body_size, rt.config.max_depth + envelope_depth);
     if (std::string(py::str(reply[0])) == "ok") {
         return reply[1];
     }
@@ -95,6 +87,43 @@ py::object call(const py::str &name, const py::args &args) {
     py::object error = types().erlang_error(info[2], info[0], info[1], info[3]);
     PyErr_SetObject(reinterpret_cast<PyObject *>(Py_TYPE(error.ptr())), error.ptr());
     throw py::error_already_set();
+}
+
+// Requires the GIL; releases it while waiting. erlang.call(name, *args):
+// the callback body is {Name, Args}.
+py::object call(const py::str &name, const py::args &args) {
+    port_runtime &rt = runtime();
+    if (rt.writer == nullptr) {
+        throw py::value_error("erlang.call needs the erlang_python port");
+    }
+    channel &ch = current_channel();
+    ref_id ref = rt.next_ref.fetch_add(1);
+    term_buffer request({frame_kind::callback, ch.id(), ref});
+    ei_x_buff *x = request.get();
+    ei_check(ei_x_encode_tuple_header(x, 2), "callback");
+    encode_term(x, name, rt.config.max_depth);
+    encode_term(x, py::list(args), rt.config.max_depth);
+    return exchange(name, ch, ref, request);
+}
+
+// Requires the GIL; releases it while waiting. The built-in callback
+// {'$erlang_python', new_atom, Name}: the handler creates the atom (within
+// the max_new_atoms cap) and answers {ok, Atom}. The atom in the request
+// exists in the node: py_handler's code names it.
+void new_atom(const py::str &name) {
+    port_runtime &rt = runtime();
+    if (rt.writer == nullptr) {
+        throw py::value_error("erlang.new_atom needs the erlang_python port");
+    }
+    channel &ch = current_channel();
+    ref_id ref = rt.next_ref.fetch_add(1);
+    term_buffer request({frame_kind::callback, ch.id(), ref});
+    ei_x_buff *x = request.get();
+    ei_check(ei_x_encode_tuple_header(x, 3), "callback");
+    ei_check(ei_x_encode_atom(x, builtin_callback_tag), "callback");
+    ei_check(ei_x_encode_atom(x, "new_atom"), "callback");
+    encode_term(x, name, rt.config.max_depth);
+    exchange(py::str("new_atom"), ch, ref, request);
 }
 
 // Requires the GIL; releases it to write. Fire and forget.
@@ -157,6 +186,11 @@ PYBIND11_EMBEDDED_MODULE(_erlang, m) {
           pybind11::arg("pid"),
           pybind11::arg("term"),
           "send(pid, term): send `term` to the Erlang process `pid` (fire and forget).");
+    m.def("new_atom",
+          &erlang_python::new_atom,
+          pybind11::arg("name"),
+          "new_atom(name): create the atom in the Erlang node (capped by max_new_atoms); "
+          "use erlang.new_atom, which returns the erlang.Atom.");
     m.def("sleep",
           &erlang_python::sleep,
           pybind11::arg("seconds"),

@@ -23,6 +23,14 @@
 //                                              output   {stdout | stderr, Bytes}
 //
 // ErrorInfo is {ClassName, Message, Traceback}, three UTF-8 binaries.
+//
+// A callback body may also be a built-in request of the package, answered
+// by the handler like any callback (a `result` frame):
+//   callback {'$erlang_python', new_atom, Name}   erlang.new_atom(Name): the
+//            handler creates the atom, at most max_new_atoms per application
+//            start, and answers {ok, Atom} or an error.
+// Replies and callbacks are decoded with binary_to_term(_, [safe]): atoms
+// Python sends must already exist, so only new_atom adds atoms.
 // A call/eval/exec sent on channel N > 0 is a nested request: it runs on the
 // Python thread that owns channel N while that thread waits in erlang.call.
 // The same table lives in erlang/include/py_protocol.hrl and docs/protocol.md.
@@ -57,5 +65,8 @@ using channel_id = std::uint32_t;
 using ref_id = std::uint64_t;
 
 constexpr channel_id any_channel = 0;
+
+// First element of a built-in callback body: {'$erlang_python', Request, Arg}.
+constexpr const char *builtin_callback_tag = "$erlang_python";
 
 } // namespace erlang_python

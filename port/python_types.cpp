@@ -17,6 +17,11 @@ void load_python_types() {
     t->ref = m.attr("Ref");
     t->opaque = m.attr("OpaqueTerm");
     t->improper_list = m.attr("ImproperList");
+    t->frozen_list = m.attr("FrozenList");
+    t->frozen_dict = m.attr("FrozenDict");
+    t->freeze = m.attr("_freeze");
+    t->encoders = m.attr("_encoders");
+    t->erlang_hook = py::reinterpret_steal<py::object>(PyUnicode_InternFromString("__erlang__"));
     t->erlang_error = m.attr("ErlangError");
     loaded = std::move(t);
 }

@@ -14,7 +14,12 @@ struct python_types {
     py::object ref;           // erlang.Ref(etf_bytes)
     py::object opaque;        // erlang.OpaqueTerm(kind, etf_bytes): funs, ports, bitstrings
     py::object improper_list; // erlang.ImproperList(items, tail)
+    py::object frozen_list;   // erlang.FrozenList(items): a list that is a map key
+    py::object frozen_dict;   // erlang.FrozenDict(items): a map that is a map key
+    py::object freeze;        // erlang._types._freeze(key): the hashable form of a key
+    py::object encoders;      // erlang._types._encoders: {class: fn} of register_encoder
     py::object erlang_error;  // erlang.ErlangError(RuntimeError)
+    py::object erlang_hook;   // the str "__erlang__", looked up on classes
 };
 
 // Requires the GIL. Imports erlang._types and keeps its classes until release_python_types().

@@ -6,7 +6,12 @@
 
 namespace erlang_python {
 
+// How deep a value may nest: a list 10,000 levels deep is fine both ways,
+// one much deeper is a clear error (never a stack overflow).
 constexpr std::size_t default_max_depth = 10000;
+// Levels a frame adds around the values it carries ({M, F, Args, Kwargs},
+// {ok, Value}): not counted against the limit of the value itself.
+constexpr std::size_t envelope_depth = 2;
 
 struct term_check_result {
     bool ok = false;

@@ -61,6 +61,9 @@ public:
             case ERL_LARGE_TUPLE_EXT: {
                 int arity = 0;
                 ei_decode_tuple_header(buf_, &index_, &arity);
+                if (arity == 2 && forced_bytes()) {
+                    return bytes_tuple();
+                }
                 py::tuple t(arity);
                 for (int i = 0; i < arity; ++i) {
                     PyTuple_SET_ITEM(t.ptr(), i, term().release().ptr());
@@ -200,6 +203,43 @@ private:
         return py::bytes(data, std::size_t(size));
     }
 
+    // {bytes, Binary}: the tuple header is read; is it followed by the atom
+    // `bytes` (any atom tag) and a BINARY_EXT?
+    bool forced_bytes() const {
+        auto p = reinterpret_cast<const unsigned char *>(buf_ + index_);
+        std::size_t len = 0;
+        std::size_t head = 0;
+        switch (p[0]) {
+            case ERL_SMALL_ATOM_EXT:
+            case ERL_SMALL_ATOM_UTF8_EXT:
+                len = p[1];
+                head = 2;
+                break;
+            case ERL_ATOM_EXT:
+            case ERL_ATOM_UTF8_EXT:
+                len = (std::size_t(p[1]) << 8) | p[2];
+                head = 3;
+                break;
+            default:
+                return false;
+        }
+        return len == 5 && std::memcmp(p + head, "bytes", 5) == 0 && p[head + 5] == ERL_BINARY_EXT;
+    }
+
+    py::object bytes_tuple() {
+        ei_skip_term(buf_, &index_); // the atom, checked by forced_bytes()
+        auto p = reinterpret_cast<const unsigned char *>(buf_ + index_);
+        std::size_t size = (std::size_t(p[1]) << 24) | (std::size_t(p[2]) << 16)
+                           | (std::size_t(p[3]) << 8) | p[4];
+        index_ += int(5 + size);
+        return py::bytes(reinterpret_cast<const char *>(p + 5), size);
+    }
+
+    // Keys Python cannot hash (lists, maps) are frozen (erlang.FrozenList,
+    // FrozenDict) only when PyDict_SetItem refuses them: no cost for the
+    // usual atom, binary or integer keys. Two keys that are equal in Python
+    // though distinct in Erlang (1 and 1.0) would silently become one entry:
+    // that is an error instead.
     py::object map() {
         int arity = 0;
         ei_decode_map_header(buf_, &index_, &arity);
@@ -207,8 +247,22 @@ private:
         for (int i = 0; i < arity; ++i) {
             py::object key = term();
             py::object value = term();
+            Py_ssize_t before = PyDict_GET_SIZE(d.ptr());
             if (PyDict_SetItem(d.ptr(), key.ptr(), value.ptr()) != 0) {
-                throw py::error_already_set();
+                if (!PyErr_ExceptionMatches(PyExc_TypeError)) {
+                    throw py::error_already_set();
+                }
+                PyErr_Clear();
+                key = types().freeze(key);
+                if (PyDict_SetItem(d.ptr(), key.ptr(), value.ptr()) != 0) {
+                    throw py::error_already_set();
+                }
+            }
+            if (PyDict_GET_SIZE(d.ptr()) == before) {
+                throw py::value_error(
+                    "an Erlang map has two keys that are equal in Python (such as 1 and 1.0, "
+                    "true and 1, an atom and the binary of its name, none and undefined): "
+                    + std::string(py::repr(key)));
             }
         }
         return std::move(d);
@@ -312,11 +366,31 @@ void encode_str(ei_x_buff *x, PyObject *o, bool as_atom) {
     encode_atom(x, utf8, std::size_t(len));
 }
 
-void append_raw(ei_x_buff *x, py::handle obj) {
-    py::bytes etf = obj.attr("etf");
+// Requires the GIL. Python's own error for a container changed under iteration.
+[[noreturn]] void changed_size(const char *what) {
+    PyErr_Format(PyExc_RuntimeError, "%s changed size while it was converted", what);
+    throw py::error_already_set();
+}
+
+// The exact ETF bytes of a pid, reference, port, fun or bitstring that came
+// from Erlang. Checked, since Python code can build these wrappers from any
+// bytes: a wrong one is an error here, not an undecodable reply.
+void append_raw(ei_x_buff *x, py::handle obj, const char *kind, const char *tags) {
+    py::object etf_attr = obj.attr("etf");
+    if (!PyBytes_Check(etf_attr.ptr())) {
+        throw py::type_error(std::string("erlang.") + kind + ".etf must be bytes");
+    }
     char *data = nullptr;
     Py_ssize_t len = 0;
-    PyBytes_AsStringAndSize(etf.ptr(), &data, &len);
+    PyBytes_AsStringAndSize(etf_attr.ptr(), &data, &len);
+    std::string versioned(1, char(131));
+    versioned.append(data, std::size_t(len));
+    if (len == 0 || std::strchr(tags, data[0]) == nullptr
+        || !check_term(versioned.data(), versioned.size()).ok) {
+        throw py::value_error(std::string("erlang.") + kind
+                              + " does not hold the external format of one Erlang term of its "
+                                "kind");
+    }
     ei_check(ei_x_append_buf(x, data, int(len)), "opaque term");
 }
 
@@ -324,87 +398,295 @@ class encoder {
 public:
     encoder(ei_x_buff *x, std::size_t max_depth) : x_(x), max_depth_(max_depth) {}
 
+    // The exact built-in types first, by pointer comparison: most values
+    // never reach the slow path where subclasses, hooks and numpy are looked at.
     void term(py::handle obj, std::size_t depth) {
         if (depth > max_depth_) {
             throw py::value_error("value nested deeper than " + std::to_string(max_depth_)
                                   + " levels (or it contains itself)");
         }
         PyObject *o = obj.ptr();
-        const python_types &t = types();
-        if (o == Py_None) {
+        PyTypeObject *type = Py_TYPE(o);
+        if (type == &PyUnicode_Type) {
+            encode_str(x_, o, false);
+        } else if (type == &PyLong_Type) {
+            encode_int(x_, o);
+        } else if (type == &PyFloat_Type) {
+            encode_float(x_, PyFloat_AS_DOUBLE(o));
+        } else if (type == &PyList_Type) {
+            list(o, depth);
+        } else if (type == &PyTuple_Type) {
+            tuple(o, depth);
+        } else if (type == &PyDict_Type) {
+            dict(o, depth);
+        } else if (o == Py_None) {
             encode_atom(x_, "none", 4);
         } else if (o == Py_True) {
             encode_atom(x_, "true", 4);
         } else if (o == Py_False) {
             encode_atom(x_, "false", 5);
-        } else if (PyLong_Check(o)) {
-            encode_int(x_, o);
-        } else if (PyFloat_Check(o)) {
-            encode_float(x_, PyFloat_AS_DOUBLE(o));
-        } else if (PyUnicode_CheckExact(o)) {
-            encode_str(x_, o, false);
-        } else if (PyUnicode_Check(o)) {
-            encode_str(x_, o, PyObject_IsInstance(o, t.atom.ptr()) == 1);
-        } else if (PyBytes_Check(o)) {
+        } else if (type == &PyBytes_Type) {
             encode_binary(x_, PyBytes_AS_STRING(o), std::size_t(PyBytes_GET_SIZE(o)));
-        } else if (PyList_Check(o)) {
-            Py_ssize_t n = PyList_GET_SIZE(o);
-            if (n > 0) {
-                ei_check(ei_x_encode_list_header(x_, long(n)), "list");
-                for (Py_ssize_t i = 0; i < n; ++i) {
-                    term(PyList_GET_ITEM(o, i), depth + 1);
-                }
-            }
-            ei_check(ei_x_encode_empty_list(x_), "list");
-        } else if (PyTuple_Check(o)) {
-            Py_ssize_t n = PyTuple_GET_SIZE(o);
-            ei_check(ei_x_encode_tuple_header(x_, long(n)), "tuple");
-            for (Py_ssize_t i = 0; i < n; ++i) {
-                term(PyTuple_GET_ITEM(o, i), depth + 1);
-            }
-        } else if (PyDict_Check(o)) {
-            ei_check(ei_x_encode_map_header(x_, long(PyDict_GET_SIZE(o))), "map");
-            Py_ssize_t pos = 0;
-            PyObject *key = nullptr;
-            PyObject *value = nullptr;
-            while (PyDict_Next(o, &pos, &key, &value)) {
-                term(key, depth + 1);
-                term(value, depth + 1);
-            }
-        } else if (PyByteArray_Check(o)) {
-            encode_binary(x_, PyByteArray_AS_STRING(o), std::size_t(PyByteArray_GET_SIZE(o)));
-        } else if (PyMemoryView_Check(o)) {
-            py::bytes b = py::reinterpret_steal<py::bytes>(PyBytes_FromObject(o));
-            if (!b) {
-                throw py::error_already_set();
-            }
-            encode_binary(x_, PyBytes_AS_STRING(b.ptr()), std::size_t(PyBytes_GET_SIZE(b.ptr())));
-        } else if (isinstance(o, t.pid) || isinstance(o, t.ref) || isinstance(o, t.opaque)) {
-            append_raw(x_, obj);
-        } else if (isinstance(o, t.improper_list)) {
-            py::list items = obj.attr("items");
-            Py_ssize_t n = PyList_GET_SIZE(items.ptr());
-            if (n == 0) {
-                throw py::value_error("an improper list needs at least one element");
-            }
-            ei_check(ei_x_encode_list_header(x_, long(n)), "list");
-            for (Py_ssize_t i = 0; i < n; ++i) {
-                term(PyList_GET_ITEM(items.ptr(), i), depth + 1);
-            }
-            term(obj.attr("tail"), depth + 1);
         } else {
-            throw py::type_error(std::string("cannot convert Python object of type '")
-                                 + Py_TYPE(o)->tp_name + "' to an Erlang term");
+            slow(obj, depth);
         }
     }
 
 private:
-    static bool isinstance(PyObject *o, const py::object &cls) {
-        int r = PyObject_IsInstance(o, cls.ptr());
-        if (r < 0) {
+    void list(PyObject *o, std::size_t depth) {
+        Py_ssize_t n = PyList_GET_SIZE(o);
+        if (n > 0) {
+            ei_check(ei_x_encode_list_header(x_, long(n)), "list");
+            // A hook (Python code) may change the list while an item converts:
+            // the size is re-read, and an item that may run one is held.
+            for (Py_ssize_t i = 0; i < n && i < PyList_GET_SIZE(o); ++i) {
+                PyObject *item = PyList_GET_ITEM(o, i);
+                PyTypeObject *type = Py_TYPE(item);
+                if (type == &PyLong_Type || type == &PyUnicode_Type || type == &PyFloat_Type) {
+                    term(item, depth + 1);
+                } else {
+                    term(py::reinterpret_borrow<py::object>(item), depth + 1);
+                }
+            }
+            if (PyList_GET_SIZE(o) < n) {
+                changed_size("list");
+            }
+        }
+        ei_check(ei_x_encode_empty_list(x_), "list");
+    }
+
+    void tuple(PyObject *o, std::size_t depth) {
+        Py_ssize_t n = PyTuple_GET_SIZE(o);
+        ei_check(ei_x_encode_tuple_header(x_, long(n)), "tuple");
+        for (Py_ssize_t i = 0; i < n; ++i) {
+            term(PyTuple_GET_ITEM(o, i), depth + 1);
+        }
+    }
+
+    void dict(PyObject *o, std::size_t depth) {
+        Py_ssize_t n = PyDict_GET_SIZE(o);
+        ei_check(ei_x_encode_map_header(x_, long(n)), "map");
+        Py_ssize_t pos = 0;
+        PyObject *key = nullptr;
+        PyObject *value = nullptr;
+        Py_ssize_t done = 0;
+        while (PyDict_Next(o, &pos, &key, &value)) {
+            // Borrowed from the dict: keep them alive while a hook runs.
+            py::object k = py::reinterpret_borrow<py::object>(key);
+            py::object v = py::reinterpret_borrow<py::object>(value);
+            term(k, depth + 1);
+            term(v, depth + 1);
+            ++done;
+        }
+        if (done != n || PyDict_GET_SIZE(o) != n) {
+            changed_size("dict");
+        }
+    }
+
+    // A list made from any other iterable: a set, a dict view, a range.
+    void materialized(PyObject *o, std::size_t depth, bool sort) {
+        py::object items = py::reinterpret_steal<py::object>(PySequence_List(o));
+        if (!items) {
             throw py::error_already_set();
         }
-        return r == 1;
+        // Sets sort when their items can be ordered, so equal sets give equal lists.
+        if (sort && PyList_Sort(items.ptr()) != 0) {
+            if (!PyErr_ExceptionMatches(PyExc_TypeError)) {
+                throw py::error_already_set();
+            }
+            PyErr_Clear();
+        }
+        list(items.ptr(), depth);
+    }
+
+    // Requires the GIL. Calls a hook and encodes what it returns, one level deeper
+    // (so a hook that returns its own argument ends at the depth limit).
+    void hooked(PyObject *result, std::size_t depth) {
+        if (result == nullptr) {
+            throw py::error_already_set();
+        }
+        py::object r = py::reinterpret_steal<py::object>(result);
+        term(r, depth + 1);
+    }
+
+    // The erlang.register_encoder entry for the class or its nearest base.
+    static py::object registered_encoder(PyTypeObject *type) {
+        PyObject *encoders = types().encoders.ptr();
+        if (PyDict_GET_SIZE(encoders) == 0 || type->tp_mro == nullptr) {
+            return py::object();
+        }
+        PyObject *mro = type->tp_mro;
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(mro); ++i) {
+            PyObject *fn = PyDict_GetItemWithError(encoders, PyTuple_GET_ITEM(mro, i));
+            if (fn != nullptr) {
+                return py::reinterpret_borrow<py::object>(fn);
+            }
+            if (PyErr_Occurred()) {
+                throw py::error_already_set();
+            }
+        }
+        return py::object();
+    }
+
+    void slow(py::handle obj, std::size_t depth) {
+        PyObject *o = obj.ptr();
+        PyTypeObject *type = Py_TYPE(o);
+        const python_types &t = types();
+        // The package's own types.
+        if (is(o, t.atom)) {
+            encode_str(x_, o, true);
+            return;
+        }
+        if (is(o, t.pid)) {
+            append_raw(x_, obj, "Pid", "gX");
+            return;
+        }
+        if (is(o, t.ref)) {
+            append_raw(x_, obj, "Ref", "erZ");
+            return;
+        }
+        if (is(o, t.opaque)) {
+            append_raw(x_, obj, "OpaqueTerm", "fYxpqM");
+            return;
+        }
+        if (is(o, t.improper_list)) {
+            improper_list(obj, depth);
+            return;
+        }
+        if (is(o, t.frozen_list)) {
+            tuple_as_list(obj.attr("items"), depth);
+            return;
+        }
+        if (is(o, t.frozen_dict)) {
+            py::object items = obj.attr("_items");
+            dict(items.ptr(), depth);
+            return;
+        }
+        // Hooks: a registered encoder, then a __erlang__ method.
+        if (py::object fn = registered_encoder(type)) {
+            hooked(PyObject_CallOneArg(fn.ptr(), o), depth);
+            return;
+        }
+        if (_PyType_Lookup(type, t.erlang_hook.ptr()) != nullptr) {
+            hooked(PyObject_CallMethodNoArgs(o, t.erlang_hook.ptr()), depth);
+            return;
+        }
+        // Subclasses of the built-in types (IntEnum, StrEnum, namedtuple,
+        // OrderedDict, numpy.float64, ...) by their built-in value; other
+        // built-in types with a natural Erlang form.
+        if (PyLong_Check(o)) {
+            encode_int(x_, o);
+        } else if (PyFloat_Check(o)) {
+            encode_float(x_, PyFloat_AS_DOUBLE(o));
+        } else if (PyUnicode_Check(o)) {
+            encode_str(x_, o, false);
+        } else if (PyBytes_Check(o)) {
+            encode_binary(x_, PyBytes_AS_STRING(o), std::size_t(PyBytes_GET_SIZE(o)));
+        } else if (PyList_Check(o)) {
+            list(o, depth);
+        } else if (PyTuple_Check(o)) {
+            tuple(o, depth);
+        } else if (PyDict_Check(o)) {
+            dict(o, depth);
+        } else if (PyByteArray_Check(o)) {
+            encode_binary(x_, PyByteArray_AS_STRING(o), std::size_t(PyByteArray_GET_SIZE(o)));
+        } else if (PyMemoryView_Check(o)) {
+            py::object b = py::reinterpret_steal<py::object>(PyBytes_FromObject(o));
+            if (!b) {
+                throw py::error_already_set();
+            }
+            encode_binary(x_, PyBytes_AS_STRING(b.ptr()), std::size_t(PyBytes_GET_SIZE(b.ptr())));
+        } else if (PyAnySet_Check(o)) {
+            materialized(o, depth, true);
+        } else if (PyDictKeys_Check(o) || PyDictValues_Check(o) || PyDictItems_Check(o)
+                   || PyRange_Check(o)) {
+            materialized(o, depth, false);
+        } else if (!numpy(obj, depth)) {
+            std::string name = type->tp_name;
+            std::string hint = PyGen_Check(o) || PyIter_Check(o)
+                                   ? " (an iterator is not consumed: return list(...) instead)"
+                                   : " (give its class an encoder with erlang.register_encoder "
+                                     "or a __erlang__ method)";
+            throw py::type_error("cannot convert Python object of type '" + name
+                                 + "' to an Erlang term" + hint);
+        }
+    }
+
+    // numpy is never imported by the port: if it is not in sys.modules, no
+    // numpy object can exist. Arrays become nested lists (ndarray.tolist()),
+    // scalars the Python number they hold (numpy.generic.item()).
+    bool numpy(py::handle obj, std::size_t depth) {
+        PyObject *np = PyImport_GetModule(numpy_name().ptr());
+        if (np == nullptr) {
+            if (PyErr_Occurred()) {
+                throw py::error_already_set();
+            }
+            return false;
+        }
+        py::object module = py::reinterpret_steal<py::object>(np);
+        for (const char *cls : {"ndarray", "generic"}) {
+            py::object type = py::reinterpret_steal<py::object>(PyObject_GetAttrString(np, cls));
+            if (!type) {
+                PyErr_Clear();
+                return false;
+            }
+            int r = PyObject_IsInstance(obj.ptr(), type.ptr());
+            if (r < 0) {
+                throw py::error_already_set();
+            }
+            if (r == 1) {
+                const char *method = cls[0] == 'n' ? "tolist" : "item";
+                hooked(PyObject_CallMethod(obj.ptr(), method, nullptr), depth);
+                return true;
+            }
+        }
+        return false;
+    }
+
+    static const py::str &numpy_name() {
+        // Leaked on purpose: a static py::object would be released after Python finalizes.
+        static py::str *name = new py::str("numpy");
+        return *name;
+    }
+
+    void tuple_as_list(const py::object &items, std::size_t depth) {
+        PyObject *o = items.ptr();
+        if (!PyTuple_Check(o)) {
+            throw py::type_error("FrozenList.items must be a tuple");
+        }
+        Py_ssize_t n = PyTuple_GET_SIZE(o);
+        if (n > 0) {
+            ei_check(ei_x_encode_list_header(x_, long(n)), "list");
+            for (Py_ssize_t i = 0; i < n; ++i) {
+                term(PyTuple_GET_ITEM(o, i), depth + 1);
+            }
+        }
+        ei_check(ei_x_encode_empty_list(x_), "list");
+    }
+
+    void improper_list(py::handle obj, std::size_t depth) {
+        py::object items = obj.attr("items");
+        if (!PyList_Check(items.ptr())) {
+            throw py::type_error("ImproperList.items must be a list");
+        }
+        Py_ssize_t n = PyList_GET_SIZE(items.ptr());
+        if (n == 0) {
+            throw py::value_error("an improper list needs at least one element");
+        }
+        ei_check(ei_x_encode_list_header(x_, long(n)), "list");
+        for (Py_ssize_t i = 0; i < n; ++i) {
+            if (i >= PyList_GET_SIZE(items.ptr())) {
+                changed_size("list");
+            }
+            py::object item = py::reinterpret_borrow<py::object>(PyList_GET_ITEM(items.ptr(), i));
+            term(item, depth + 1);
+        }
+        term(obj.attr("tail"), depth + 1);
+    }
+
+    // Our classes are plain classes: a C-level type check, no __instancecheck__.
+    static bool is(PyObject *o, const py::object &cls) {
+        return PyObject_TypeCheck(o, reinterpret_cast<PyTypeObject *>(cls.ptr()));
     }
 
     ei_x_buff *x_;

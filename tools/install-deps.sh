@@ -7,8 +7,13 @@ packages="g++ make cmake python3-dev pybind11-dev libboost-dev catch2 erlang-dev
 erlang-common-test python3-pytest erlang-proper erlang-proper-dev python3-hypothesis
 python3-numpy"
 bench_packages="gnuplot-nox"
+# `install-deps.sh fuzz`: what `make fuzz` adds (clang and its libFuzzer/sanitizer runtimes).
+fuzz_packages="clang libclang-rt-14-dev"
 if [ "${1:-}" = bench ]; then
     packages="$bench_packages"
+fi
+if [ "${1:-}" = fuzz ]; then
+    packages="$fuzz_packages"
 fi
 missing=""
 for p in $packages; do

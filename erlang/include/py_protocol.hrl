@@ -19,9 +19,12 @@
 %% port -> Erlang
 -define(PY_HELLO, 64).    % {Version, PythonVersion, OsPid}
 -define(PY_REPLY, 65).    % {ok, Value} | {error, {ClassName, Message, Traceback}}
--define(PY_CALLBACK, 66). % {Name, Args}
+-define(PY_CALLBACK, 66). % {Name, Args} | {'$erlang_python', new_atom, Name} (built-in)
 -define(PY_MESSAGE, 67).  % {Pid, Term}
 -define(PY_OUTPUT, 68).   % {stdout | stderr, Bytes}
+
+%% Every body from the port is decoded with binary_to_term(_, [safe]): Python
+%% names only existing atoms; erlang.new_atom is the capped way to add one.
 
 %% What callers find in persistent_term while a port is up.
 -define(PY_PORT_KEY, {erlang_python, port}).

@@ -8,7 +8,9 @@
 %% <li>The coordinator forwards the body to this process (spawned on the
 %%     channel's first frame).</li>
 %% <li>This process decodes `{Name, Args}', looks Name up in `py_registry'
-%%     and runs the function with the channel in its process dictionary.</li>
+%%     and runs the function with the channel in its process dictionary.
+%%     (The body `{'$erlang_python', new_atom, Name}' is `erlang.new_atom':
+%%     `py_registry:new_atom/1' creates the atom, within its cap.)</li>
 %% <li>A `py:call' made by the function goes to the same channel: the
 %%     waiting Python thread runs it. If that Python code calls
 %%     `erlang.call' again, the callback comes back to this process, which
@@ -79,6 +81,14 @@ run(Body) ->
                     Text = <<"no Erlang function registered as '", Name/binary, "'">>,
                     {error, {error, {unknown_function, Name}, Text, <<>>}}
             end;
+        {ok, {'$erlang_python', new_atom, Name}} when is_binary(Name) ->
+            %% erlang.new_atom(Name): the one way Python creates an atom.
+            case py_registry:new_atom(Name) of
+                {ok, Atom} ->
+                    {ok, Atom};
+                {error, Reason} ->
+                    {error, {error, Reason, new_atom_error(Name, Reason), <<>>}}
+            end;
         {ok, Other} ->
             {error, {error, {bad_callback, Other}, <<"malformed callback">>, <<>>}};
         {error, Reason} ->
@@ -96,6 +106,14 @@ apply_entry(Entry, Args) ->
         Class:Reason:Stack ->
             {error, {Class, Reason, format(Class, Reason), format_stack(Stack)}}
     end.
+
+new_atom_error(Name, {too_many_new_atoms, Max}) ->
+    unicode:characters_to_binary(
+      io_lib:format("erlang.new_atom(~0tp): the limit of ~b new atoms (max_new_atoms) "
+                    "is reached", [Name, Max]));
+new_atom_error(Name, bad_atom_name) ->
+    unicode:characters_to_binary(
+      io_lib:format("erlang.new_atom(~0tp): not a valid atom name", [Name])).
 
 format(Class, Reason) ->
     unicode:characters_to_binary(io_lib:format("~p: ~0p", [Class, Reason])).

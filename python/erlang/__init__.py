@@ -10,12 +10,28 @@ Registered functions can also be reached as attributes::
 
     erlang.double_it(21)          # same as erlang.call('double_it', 21)
     from erlang import add_one
+
+Values convert as the README's type table says; ``register_encoder`` (or a
+``__erlang__`` method) gives other classes an Erlang form, and ``new_atom``
+is the one way Python creates an atom the Erlang node does not have yet.
 """
 
-from ._types import Atom, ErlangError, ImproperList, OpaqueTerm, Pid, Ref
+from ._types import (
+    Atom,
+    ErlangError,
+    FrozenDict,
+    FrozenList,
+    ImproperList,
+    OpaqueTerm,
+    Pid,
+    Ref,
+    register_encoder,
+    unregister_encoder,
+)
 
 try:
     from _erlang import call, send
+    from _erlang import new_atom as _native_new_atom
 except ImportError:  # imported outside the port (e.g. by tests or tools)
 
     def call(name, *args):
@@ -26,8 +42,46 @@ except ImportError:  # imported outside the port (e.g. by tests or tools)
         """Send ``term`` to the Erlang process ``pid``; only inside the port."""
         raise RuntimeError("erlang.send is only available inside the erlang_python port")
 
+    def _native_new_atom(name):
+        raise RuntimeError("erlang.new_atom is only available inside the erlang_python port")
 
-__all__ = ["call", "send", "Atom", "Pid", "Ref", "OpaqueTerm", "ImproperList", "ErlangError"]
+
+_MAX_ATOM_CHARS = 255
+
+
+def new_atom(name):
+    """Return ``Atom(name)``, creating the atom in the Erlang node if it is new.
+
+    An ``erlang.Atom`` can be sent to Erlang only if the atom already exists
+    there (the node decodes replies with ``binary_to_term(_, [safe])``). This
+    asks the node to create it: at most ``max_new_atoms`` atoms (application
+    environment, default 10000) are created this way per start of the
+    application; past that it raises ``erlang.ErlangError``. Atoms that
+    already exist never count. One round trip to Erlang per call.
+    """
+    if not isinstance(name, str):
+        raise TypeError("new_atom: the name must be a str, not %s" % type(name).__name__)
+    if len(name) > _MAX_ATOM_CHARS:
+        raise ValueError("new_atom: an atom has at most %d characters" % _MAX_ATOM_CHARS)
+    _native_new_atom(str(name))
+    return Atom(name)
+
+
+__all__ = [
+    "call",
+    "send",
+    "new_atom",
+    "register_encoder",
+    "unregister_encoder",
+    "Atom",
+    "Pid",
+    "Ref",
+    "OpaqueTerm",
+    "ImproperList",
+    "FrozenList",
+    "FrozenDict",
+    "ErlangError",
+]
 
 
 class _Function:

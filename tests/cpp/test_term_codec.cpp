@@ -426,10 +426,13 @@ TEST_CASE("term codec round-trips maps as dicts", "[term]") {
     }
 }
 
-TEST_CASE("term codec reports a map key Python cannot hash", "[term]") {
-    // #{[1] => 2}
+TEST_CASE("term codec freezes a map key Python cannot hash", "[term]") {
+    // #{[1] => 2}: the key arrives as erlang.FrozenList and goes back as a list.
     std::string etf = bytes({131, 116, 0, 0, 0, 1, 108, 0, 0, 0, 1, 97, 1, 106, 97, 2});
-    CHECK(python_error([&] { decode(etf); }) == "TypeError");
+    py::dict d = decode(etf);
+    REQUIRE(d.size() == 1);
+    CHECK(type_name(d.begin()->first) == std::string("FrozenList"));
+    CHECK(encode(d) == etf);
 }
 
 TEST_CASE("term codec decodes a nested Erlang term", "[term]") {
@@ -504,7 +507,8 @@ TEST_CASE("term codec rejects an EXPORT_EXT that does not name a function", "[te
 TEST_CASE("term codec raises a TypeError naming a type with no Erlang form", "[term]") {
     CHECK_THROWS_AS(encode(eval("object()")), py::type_error);
     CHECK_THROWS_WITH(encode(eval("object()")), Contains("'object'"));
-    CHECK_THROWS_WITH(encode(eval("[1, {2: (3, {1, 2})}]")), Contains("'set'"));
+    CHECK_THROWS_WITH(encode(eval("[1, {2: (3, __import__('decimal').Decimal(1))}]")),
+                      Contains("'decimal.Decimal'"));
     CHECK_THROWS_WITH(encode(eval("1j")), Contains("'complex'"));
     CHECK_THROWS_WITH(encode(eval("type('Widget', (), {})()")), Contains("'Widget'"));
 }
