@@ -77,4 +77,30 @@ private:
     char *data_ = nullptr;
 };
 
+
+// ATOM_EXT 'nonode@nohost', the node of every pid, port and ref below.
+inline const std::string node = bytes({100, 0, 13}) + "nonode@nohost";
+
+// Real terms from OTP 25's term_to_binary.
+inline const std::string erl_pid = bytes({131, 88}) + node + bytes({0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0});
+inline const std::string erl_ref = bytes({131, 90, 0, 3}) + node
+                            + bytes({0, 0, 0, 0, 0, 0, 121, 233, 37, 96, 0, 1, 15, 105, 247, 27});
+inline const std::string erl_port = bytes({131, 89}) + node + bytes({0, 0, 0, 0, 0, 0, 0, 0});
+// fun(X) -> X + 1 end, from erl_eval.
+inline const std::string erl_fun = bytes(
+    {131, 112, 0,   0,   0,   189, 1,   6,   83,  97,  170, 70,  21,  144, 209, 189, 241, 235,
+     98,  209, 166, 235, 8,   0,   0,   0,   42,  0,   0,   0,   1,   100, 0,   8,   101, 114,
+     108, 95,  101, 118, 97,  108, 97,  42,  98,  0,   50,  155, 13,  88,  100, 0,   13,  110,
+     111, 110, 111, 100, 101, 64,  110, 111, 104, 111, 115, 116, 0,   0,   0,   9,   0,   0,
+     0,   0,   0,   0,   0,   0,   104, 6,   97,  1,   106, 100, 0,   4,   110, 111, 110, 101,
+     100, 0,   4,   110, 111, 110, 101, 116, 0,   0,   0,   0,   108, 0,   0,   0,   1,   104,
+     5,   100, 0,   6,   99,  108, 97,  117, 115, 101, 97,  1,   108, 0,   0,   0,   1,   104,
+     3,   100, 0,   3,   118, 97,  114, 97,  1,   100, 0,   1,   88,  106, 106, 108, 0,   0,
+     0,   1,   104, 5,   100, 0,   2,   111, 112, 97,  1,   100, 0,   1,   43,  104, 3,   100,
+     0,   3,   118, 97,  114, 97,  1,   100, 0,   1,   88,  104, 3,   100, 0,   7,   105, 110,
+     116, 101, 103, 101, 114, 97,  1,   97,  1,   106, 106});
+// fun lists:reverse/1
+inline const std::string erl_export
+    = bytes({131, 113, 100, 0, 5}) + "lists" + bytes({100, 0, 7}) + "reverse" + bytes({97, 1});
+
 } // namespace etf_test

@@ -60,7 +60,6 @@ template <class F> std::string python_error(F f) {
     return "";
 }
 
-const std::string node = bytes({100, 0, 13}) + "nonode@nohost";
 
 std::string atom(const std::string &name) { return bytes({119, int(name.size())}) + name; }
 std::string binary(const std::string &data) { return bytes({109}) + u32(std::uint32_t(data.size())) + data; }
