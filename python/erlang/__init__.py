@@ -16,6 +16,7 @@ Values convert as the README's type table says; ``register_encoder`` (or a
 is the one way Python creates an atom the Erlang node does not have yet.
 """
 
+from . import _types
 from ._types import (
     Atom,
     ErlangError,
@@ -67,21 +68,8 @@ def new_atom(name):
     return Atom(name)
 
 
-__all__ = [
-    "call",
-    "send",
-    "new_atom",
-    "register_encoder",
-    "unregister_encoder",
-    "Atom",
-    "Pid",
-    "Ref",
-    "OpaqueTerm",
-    "ImproperList",
-    "FrozenList",
-    "FrozenDict",
-    "ErlangError",
-]
+# Everything _types exports, plus the calls into Erlang.
+__all__ = ["call", "send", "new_atom"] + _types.__all__
 
 
 class _Function:
