@@ -1,5 +1,5 @@
 // Catch2 tests of the ETF <-> Python term codec; main.cpp owns the interpreter and erlang._types.
-#include "etf_test_support.hpp"
+#include "codec_test_support.hpp"
 #include "python_types.hpp"
 #include "term_codec.hpp"
 
@@ -22,18 +22,6 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-// Every decode in these tests reads from a guarded copy.
-py::object decode(const std::string &etf, std::size_t max_depth = default_max_depth) {
-    guarded_copy copy(etf);
-    return decode_term(copy.data(), etf.size(), max_depth);
-}
-
-// obj as ETF, with the version byte.
-std::string encode(py::handle obj, std::size_t max_depth = default_max_depth) {
-    etf_writer t;
-    encode_term(t.get(), obj, max_depth);
-    return t.str();
-}
 
 // The ETF ei writes for an atom: the reference for what encode_term must produce.
 std::string utf8_atom(const std::string &name) {

@@ -1,5 +1,5 @@
 // Catch2 tests of the type table's edges: every ETF tag, {bytes, B}, map keys, and Python types.
-#include "etf_test_support.hpp"
+#include "codec_test_support.hpp"
 #include "python_types.hpp"
 #include "term_codec.hpp"
 
@@ -16,16 +16,6 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-py::object decode(const std::string &etf, std::size_t max_depth = default_max_depth) {
-    guarded_copy copy(etf);
-    return decode_term(copy.data(), etf.size(), max_depth);
-}
-
-std::string encode(py::handle obj, std::size_t max_depth = default_max_depth) {
-    etf_writer t;
-    encode_term(t.get(), obj, max_depth);
-    return t.str();
-}
 
 // Runs Python statements (with `erlang` imported) and returns the name `result`.
 py::object run(const char *code) {
