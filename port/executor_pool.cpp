@@ -83,7 +83,7 @@ void executor_pool::join() {
             if (input_ended_) {
                 break;
             }
-            wake_.wait(lock);
+            input_end_.wait(lock);
             continue;
         }
         std::thread &t = threads_[joined++];
@@ -136,6 +136,7 @@ void executor_pool::lead(std::unique_lock<std::mutex> &lock) {
             input_ended_ = true;
             has_leader_ = false;
             wake_.notify_all();
+            input_end_.notify_all();
             return;
         }
         if (f->header.channel != any_channel || !is_request(f->header.kind)) {

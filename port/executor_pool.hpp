@@ -57,7 +57,8 @@ private:
     std::deque<std::thread> threads_; // a deque: join() holds references while it grows
 
     std::mutex mutex_;
-    std::condition_variable wake_;
+    std::condition_variable wake_;      // pool threads only: a notify_one must reach one
+    std::condition_variable input_end_; // join() waits here
     std::deque<frame> queue_;
     std::size_t idle_ = 0;
     bool has_leader_ = false;  // a thread owns the reading (it may be parked)
