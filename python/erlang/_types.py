@@ -1,6 +1,8 @@
 """Value types that stand for Erlang terms with no native Python equivalent."""
 
-import collections.abc
+# The same ABCs as collections.abc, from the module `os` has already loaded:
+# importing the collections package would add ~2 ms to the port's start-up.
+from _collections_abc import Mapping, Sequence
 
 __all__ = [
     "Atom",
@@ -114,7 +116,7 @@ class ImproperList:
         return "ImproperList(%r, %r)" % (self.items, self.tail)
 
 
-class FrozenList(collections.abc.Sequence):
+class FrozenList(Sequence):
     """An Erlang list used as a map key: a hashable, read-only sequence.
 
     Python dict keys must be hashable, so a list key of an Erlang map arrives
@@ -149,7 +151,7 @@ class FrozenList(collections.abc.Sequence):
         return "FrozenList(%r)" % (list(self.items),)
 
 
-class FrozenDict(collections.abc.Mapping):
+class FrozenDict(Mapping):
     """An Erlang map used as a map key: a hashable, read-only mapping.
 
     It equals another ``FrozenDict`` with the same items (not a ``dict``)
