@@ -20,11 +20,6 @@ void ensure_reader() {
     }
 }
 
-bool is_request(frame_kind k) {
-    return k == frame_kind::call || k == frame_kind::eval || k == frame_kind::exec
-           || k == frame_kind::stats;
-}
-
 // Requires the GIL. Raises erlang.ErlangError for a call that got no answer.
 [[noreturn]] void throw_erlang_error(const py::str &name, const char *why) {
     std::string text = "erlang.call('" + name.cast<std::string>() + "'): " + why;

@@ -35,11 +35,6 @@ private:
 // not called, or simply runs long).
 constexpr std::chrono::milliseconds watch_period{5};
 
-bool is_request(frame_kind k) {
-    return k == frame_kind::call || k == frame_kind::eval || k == frame_kind::exec
-           || k == frame_kind::stats;
-}
-
 } // namespace
 
 // One thread more than the executors asked for: a leader only runs a request
