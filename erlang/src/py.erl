@@ -48,8 +48,8 @@ call(Module, Function, Args) ->
 
 %% @doc Calls `Module.Function(*Args, **Kwargs)'; Kwargs keys are atoms or binaries.
 -spec call(name(), name(), list(), map()) -> {ok, term()} | {error, error_reason()}.
-call(Module, Function, Args, Kwargs) ->
-    call(Module, Function, Args, Kwargs, default_timeout()).
+call(Module, Function, Args, Kwargs) when is_list(Args), is_map(Kwargs) ->
+    request(?PY_CALL, {text(Module), text(Function), Args, Kwargs}, default).
 
 %% @doc Like `call/4' with a timeout in milliseconds (or `infinity').
 -spec call(name(), name(), list(), map(), timeout()) ->
@@ -65,26 +65,23 @@ eval(Code) ->
 %% @doc Evaluates an expression with extra local names: `py:eval(<<"x * 2">>, #{x => 21})'.
 -spec eval(code(), map()) -> {ok, term()} | {error, error_reason()}.
 eval(Code, Locals) ->
-    eval(Code, Locals, default_timeout()).
+    eval_request(Code, Locals, default).
 
 %% @doc Like `eval/2' with a timeout in milliseconds (or `infinity').
 -spec eval(code(), map(), timeout()) -> {ok, term()} | {error, error_reason()}.
-eval(Code, Locals, Timeout) when is_map(Locals) ->
-    request(?PY_EVAL, {text(Code), Locals}, Timeout).
+eval(Code, Locals, Timeout) ->
+    eval_request(Code, Locals, Timeout).
 
 %% @doc Runs Python statements in `__main__'; what they define stays visible
 %% to later `eval' and to `py:call('__main__', F, Args)'.
 -spec exec(code()) -> ok | {error, error_reason()}.
 exec(Code) ->
-    exec(Code, default_timeout()).
+    exec_request(Code, default).
 
 %% @doc Like `exec/1' with a timeout in milliseconds (or `infinity').
 -spec exec(code(), timeout()) -> ok | {error, error_reason()}.
 exec(Code, Timeout) ->
-    case request(?PY_EXEC, text(Code), Timeout) of
-        {ok, _} -> ok;
-        Error -> Error
-    end.
+    exec_request(Code, Timeout).
 
 %% @doc Makes `Fun(Args)' callable from Python as `erlang.call(Name, *Args)'.
 -spec register_function(name(), fun((list()) -> term())) -> ok.
@@ -106,7 +103,7 @@ unregister_function(Name) ->
 -spec stats() -> map().
 stats() ->
     Local = try py_coordinator:stats() catch exit:_ -> #{running => false} end,
-    case request(?PY_STATS, {}, default_timeout()) of
+    case request(?PY_STATS, {}, default) of
         {ok, Port} -> Local#{port => Port};
         {error, _} -> Local
     end.
@@ -118,38 +115,56 @@ last_traceback() ->
 
 %% Internal.
 
+eval_request(Code, Locals, Timeout) when is_map(Locals) ->
+    request(?PY_EVAL, {text(Code), Locals}, Timeout).
+
+exec_request(Code, Timeout) ->
+    case request(?PY_EXEC, text(Code), Timeout) of
+        {ok, _} -> ok;
+        Error -> Error
+    end.
+
+%% Timeout `default': the application's call_timeout, read when the port
+%% started (an application:get_env per call costs more than the rest of the
+%% Erlang side of a small call).
 request(Kind, Term, Timeout) ->
     case persistent_term:get(?PY_PORT_KEY, undefined) of
+        #py_port{call_timeout = Default} = P ->
+            send_request(P, Kind, Term, timeout(Timeout, Default));
         undefined ->
             %% Not started, or the port is restarting: wait for it, bounded
             %% by the call's own timeout.
-            case py_coordinator:await_ready(Timeout) of
-                {ok, Waited} -> request(Kind, Term, reduce(Timeout, Waited));
+            T = timeout(Timeout, application:get_env(erlang_python, call_timeout, 30000)),
+            case py_coordinator:await_ready(T) of
+                {ok, Waited} -> request(Kind, Term, reduce(T, Waited));
                 {error, _} = Error -> Error
-            end;
-        #py_port{} = P ->
-            send_request(P, Kind, Term, Timeout)
+            end
     end.
+
+timeout(default, Default) -> Default;
+timeout(Timeout, _) -> Timeout.
 
 send_request(#py_port{port = Port, pending = Pending, max_frame = Max,
                       max_pending = MaxPending}, Kind, Term, Timeout) ->
     Ref = erlang:unique_integer([positive]),
     Frame = py_protocol:frame(Kind, py_protocol:channel(), Ref, Term),
     Size = erlang:iolist_size(Frame),
-    Overloaded = ets:info(Pending, size) >= MaxPending,
     if
         Size > Max ->
             {error, {frame_too_large, Size, Max}};
-        Overloaded ->
-            {error, overloaded};
         true ->
-            true = ets:insert(Pending, {Ref, self()}),
-            try erlang:port_command(Port, Frame) of
-                true -> await(Ref, Pending, Timeout)
-            catch
-                error:badarg ->
-                    ets:delete(Pending, Ref),
-                    {error, port_closed}
+            case ets:info(Pending, size) < MaxPending of
+                true ->
+                    true = ets:insert(Pending, {Ref, self()}),
+                    try erlang:port_command(Port, Frame) of
+                        true -> await(Ref, Pending, Timeout)
+                    catch
+                        error:badarg ->
+                            ets:delete(Pending, Ref),
+                            {error, port_closed}
+                    end;
+                false ->
+                    {error, overloaded}
             end
     end.
 
@@ -207,22 +222,14 @@ remaining(infinity) -> infinity;
 remaining(Deadline) -> max(0, Deadline - erlang:monotonic_time(millisecond)).
 
 reply(Body) ->
-    case py_protocol:decode(Body) of
-        {ok, {ok, Value}} ->
+    try binary_to_term(Body, [safe]) of
+        {ok, Value} ->
             {ok, Value};
-        {ok, {error, {Class, Message, Traceback}}} ->
+        {error, {Class, Message, Traceback}} ->
             put(?TRACEBACK_KEY, Traceback),
-            {error, {py_errors:class(Class), Message}};
-        {error, _} = Error ->
-            Error
-    end.
-
-%% Read when the port starts (an application:get_env per call costs more
-%% than the rest of the Erlang side of a small call).
-default_timeout() ->
-    case persistent_term:get(?PY_PORT_KEY, undefined) of
-        #py_port{call_timeout = Timeout} -> Timeout;
-        undefined -> application:get_env(erlang_python, call_timeout, 30000)
+            {error, {py_errors:class(Class), Message}}
+    catch
+        error:badarg -> py_protocol:decode(Body)
     end.
 
 text(A) when is_atom(A) -> atom_to_binary(A, utf8);

@@ -8,14 +8,23 @@
 
 -export([frame/4, decode/1, channel/0]).
 
+%% Terms whose encoding may exceed this are encoded as an I/O vector.
+-define(IOVEC_THRESHOLD, 65536).
+
 %% API.
 
 %% @doc A frame ready for `erlang:port_command/2' (the port adds the length):
-%% `[Header | Body]'. The body is an I/O vector: large binaries in Term are
-%% referenced, not copied (`term_to_iovec/1').
+%% `[Header | Body]'. A small term is encoded into one binary; a large one
+%% into an I/O vector, where its large binaries are referenced, not copied
+%% (`term_to_iovec/1'). For a small term `term_to_iovec/1' costs about three
+%% times what `term_to_binary/1' does, a third of the Erlang side of a call.
 -spec frame(0..255, non_neg_integer(), non_neg_integer(), term()) -> iolist().
 frame(Kind, Channel, Ref, Term) ->
-    [<<Kind:8, Channel:32, Ref:64>> | erlang:term_to_iovec(Term)].
+    Body = case erlang:external_size(Term) < ?IOVEC_THRESHOLD of
+               true -> erlang:term_to_binary(Term);
+               false -> erlang:term_to_iovec(Term)
+           end,
+    [<<Kind:8, Channel:32, Ref:64>> | Body].
 
 %% @doc Decodes a frame body from the port. `safe': Python cannot create atoms.
 -spec decode(binary()) -> {ok, term()} | {error, {bad_term, atom()}}.

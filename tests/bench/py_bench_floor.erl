@@ -1,7 +1,7 @@
 %% @doc The raw floor: this process owns an echo port and does port_command + receive itself.
 %%
 %% Requests and replies are encoded and decoded exactly as `py' does
-%% (`term_to_iovec', `binary_to_term(_, [safe])', the 13-byte header), but
+%% (`py_protocol:frame/4', `binary_to_term(_, [safe])'), but
 %% without the pending table, the coordinator hop or the handler processes.
 -module(py_bench_floor).
 
@@ -36,8 +36,8 @@ os_pid(Port) ->
 -spec call(port(), binary(), binary(), list()) -> {ok, term()} | {error, term()}.
 call(Port, Module, Function, Args) ->
     Ref = erlang:unique_integer([positive]),
-    true = erlang:port_command(Port, [<<?PY_CALL:8, ?PY_ANY_CHANNEL:32, Ref:64>>,
-                                      erlang:term_to_iovec({Module, Function, Args, #{}})]),
+    true = erlang:port_command(Port, py_protocol:frame(?PY_CALL, ?PY_ANY_CHANNEL, Ref,
+                                                       {Module, Function, Args, #{}})),
     receive
         {Port, {data, <<?PY_REPLY, _:32, Ref:64, Body/binary>>}} ->
             binary_to_term(Body, [safe])
@@ -51,17 +51,17 @@ call(Port, Module, Function, Args) ->
           {integer(), [integer()]}.
 reverse(Port, Count, Threads, Mode) ->
     Ref = erlang:unique_integer([positive]),
-    true = erlang:port_command(Port, [<<?PY_CALL:8, ?PY_ANY_CHANNEL:32, Ref:64>>,
-                                      erlang:term_to_iovec({<<"__bench__">>, <<"reverse">>,
-                                                      [Count, Threads, Mode], #{}})]),
+    true = erlang:port_command(Port, py_protocol:frame(?PY_CALL, ?PY_ANY_CHANNEL, Ref,
+                                                       {<<"__bench__">>, <<"reverse">>,
+                                                        [Count, Threads, Mode], #{}})),
     serve(Port, Ref, py_bench_run:add_function()).
 
 serve(Port, Ref, Fun) ->
     receive
         {Port, {data, <<?PY_CALLBACK, Channel:32, CRef:64, Body/binary>>}} ->
             {_Name, Args} = binary_to_term(Body, [safe]),
-            true = erlang:port_command(Port, [<<?PY_RESULT:8, Channel:32, CRef:64>>,
-                                              erlang:term_to_iovec({ok, Fun(Args)})]),
+            true = erlang:port_command(Port, py_protocol:frame(?PY_RESULT, Channel, CRef,
+                                                               {ok, Fun(Args)})),
             serve(Port, Ref, Fun);
         {Port, {data, <<?PY_REPLY, _:32, Ref:64, Body/binary>>}} ->
             {ok, {Elapsed, [_ | _] = Samples}} = binary_to_term(Body, [safe]),
