@@ -13,23 +13,55 @@ void channel::deliver(frame &&f) {
     ready_.notify_one();
 }
 
-wake channel::wait(std::uint64_t since) {
-    std::unique_lock<std::mutex> lock(mutex_);
-    ready_.wait(lock, [&] {
-        return closed_ || interrupted_ || abort_epoch_ != since || !inbox_.empty();
-    });
+std::optional<wake> channel::ready_wake(std::uint64_t since) {
     if (interrupted_) {
-        return {wake_reason::interrupted, std::nullopt};
+        return wake{wake_reason::interrupted, std::nullopt};
     }
     if (abort_epoch_ != since) {
-        return {wake_reason::aborted, std::nullopt};
+        return wake{wake_reason::aborted, std::nullopt};
     }
-    if (inbox_.empty()) {
-        return {wake_reason::closed, std::nullopt};
+    if (!inbox_.empty()) {
+        frame f = std::move(inbox_.front());
+        inbox_.pop_front();
+        return wake{wake_reason::frame, std::move(f)};
     }
-    frame f = std::move(inbox_.front());
-    inbox_.pop_front();
-    return {wake_reason::frame, std::move(f)};
+    if (closed_) {
+        return wake{wake_reason::closed, std::nullopt};
+    }
+    return std::nullopt;
+}
+
+wake channel::wait(std::uint64_t since) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    for (;;) {
+        if (std::optional<wake> w = ready_wake(since)) {
+            return std::move(*w);
+        }
+        if (lead_offered_) {
+            return {wake_reason::lead, std::nullopt};
+        }
+        ready_.wait(lock);
+    }
+}
+
+std::optional<wake> channel::poll(std::uint64_t since) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return ready_wake(since);
+}
+
+void channel::offer_lead() {
+    {
+        std::lock_guard<std::mutex> lock(mutex_);
+        lead_offered_ = true;
+    }
+    ready_.notify_all();
+}
+
+bool channel::take_offer() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    bool offered = lead_offered_;
+    lead_offered_ = false;
+    return offered;
 }
 
 bool channel::sleep_for(double seconds) {
@@ -81,6 +113,7 @@ void channel::clear() {
     std::lock_guard<std::mutex> lock(mutex_);
     inbox_.clear();
     interrupted_ = false;
+    lead_offered_ = false;
 }
 
 channel_registry &channel_registry::instance() {

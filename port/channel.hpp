@@ -19,6 +19,7 @@ enum class wake_reason {
     closed,      // the port is shutting down
     interrupted, // the request this thread runs was cancelled (timeout)
     aborted,     // the thread's Erlang handler died
+    lead,        // the executor pool offers this waiter the reading (nobody reads now)
 };
 
 struct wake {
@@ -40,6 +41,14 @@ public:
     // Call without the GIL. Blocks until a frame arrives, the channel is
     // interrupted or closed, or it is aborted after abort_epoch() was `since`.
     wake wait(std::uint64_t since);
+    // Any thread. What wait() would return now, without blocking; nothing
+    // when it would block. Never returns wake_reason::lead.
+    std::optional<wake> poll(std::uint64_t since);
+    // Any thread. Ends the owner's wait() with wake_reason::lead (unless
+    // something else ends it first); take_offer() clears it.
+    void offer_lead();
+    // True if an offer was pending; clears it.
+    bool take_offer();
     // Call without the GIL. Sleeps up to `seconds`; false if interrupted.
     bool sleep_for(double seconds);
     // Wakes every waiter for good (stdin closed).
@@ -61,7 +70,11 @@ private:
     std::deque<frame> inbox_;
     bool closed_ = false;
     bool interrupted_ = false;
+    bool lead_offered_ = false;
     std::uint64_t abort_epoch_ = 0;
+
+    // Requires the lock.
+    std::optional<wake> ready_wake(std::uint64_t since);
 };
 
 // Owns every channel; hands free ones to threads. Lives until process exit

@@ -20,6 +20,15 @@ void ensure_reader() {
     }
 }
 
+// Without the GIL: the next frame for this thread's channel. With the pool
+// running, the thread reads the pipe itself while nobody else does.
+wake next_frame(channel &ch, std::uint64_t since) {
+    if (executor_pool *pool = runtime().pool) {
+        return pool->await_frame(ch, since);
+    }
+    return ch.wait(since);
+}
+
 // Requires the GIL. Raises erlang.ErlangError for a call that got no answer.
 [[noreturn]] void throw_erlang_error(const py::str &name, const char *why) {
     std::string text = "erlang.call('" + name.cast<std::string>() + "'): " + why;
@@ -29,9 +38,9 @@ void ensure_reader() {
 }
 
 // Requires the GIL; releases it while waiting. Sends a callback frame (its
-// body already in `request`) on the calling thread's channel and waits on
-// that channel's mailbox. Nested requests from the Erlang handler run right
-// here, on this thread. Returns the value of {ok, Value}; raises
+// body already in `request`) on the calling thread's channel and waits for
+// that channel's frames (reading them itself when nobody else reads).
+// Nested requests from the Erlang handler run right here, on this thread. Returns the value of {ok, Value}; raises
 // erlang.ErlangError for {error, ...}.
 py::object exchange(const py::str &name, channel &ch, ref_id ref, term_buffer &request) {
     port_runtime &rt = runtime();
@@ -41,9 +50,8 @@ py::object exchange(const py::str &name, channel &ch, ref_id ref, term_buffer &r
         py::gil_scoped_release release;
         std::uint64_t since = ch.abort_epoch();
         rt.writer->send(request);
-        ensure_reader();
         for (;;) {
-            wake w = ch.wait(since);
+            wake w = next_frame(ch, since);
             why = w.reason;
             if (why != wake_reason::frame) {
                 break;
@@ -70,6 +78,7 @@ py::object exchange(const py::str &name, channel &ch, ref_id ref, term_buffer &r
         case wake_reason::aborted:
             throw_erlang_error(name, "the Erlang handler process of this thread died");
         case wake_reason::closed:
+        case wake_reason::lead: // never returned by next_frame
             throw_erlang_error(name, "the port is shutting down");
     }
     py::tuple reply

@@ -35,6 +35,40 @@ private:
 // not called, or simply runs long).
 constexpr std::chrono::milliseconds watch_period{5};
 
+// Identifies the calling thread as the owner of a parked reading.
+thread_local char thread_tag;
+const void *self() { return &thread_tag; }
+// Set on the pool's own threads: they come back for a reading they own.
+thread_local bool pool_thread = false;
+
+// The pool that threads leaving the process must tell, under its own lock
+// so that the pool cannot go away meanwhile. Leaked: threads may exit late.
+struct live_pool {
+    std::mutex mutex;
+    executor_pool *pool = nullptr;
+};
+live_pool &the_live_pool() {
+    static auto *p = new live_pool();
+    return *p;
+}
+
+// A thread outside the pool may own a parked reading (it parks it between
+// its erlang.calls); when it exits, the reading goes on without it.
+struct park_guard {
+    bool armed = false;
+    ~park_guard() {
+        if (!armed) {
+            return;
+        }
+        live_pool &live = the_live_pool();
+        std::lock_guard<std::mutex> lock(live.mutex);
+        if (live.pool != nullptr) {
+            live.pool->disown();
+        }
+    }
+};
+thread_local park_guard exit_guard;
+
 } // namespace
 
 // One thread more than the executors asked for: a leader only runs a request
@@ -47,6 +81,11 @@ executor_pool::executor_pool(frame_reader &reader,
     : reader_(reader), writer_(writer), size_(threads + 1), on_input_end_(std::move(on_input_end)) {}
 
 executor_pool::~executor_pool() {
+    {
+        live_pool &live = the_live_pool();
+        std::lock_guard<std::mutex> lock(live.mutex);
+        live.pool = nullptr;
+    }
     std::lock_guard<std::mutex> lock(mutex_);
     for (auto &t : threads_) {
         if (t.joinable()) {
@@ -59,6 +98,11 @@ executor_pool::~executor_pool() {
 // parked from the first one); more only when requests have to queue, up to
 // the configured size. Idle ports stay small and start fast.
 void executor_pool::start() {
+    {
+        live_pool &live = the_live_pool();
+        std::lock_guard<std::mutex> lock(live.mutex);
+        live.pool = this;
+    }
     std::lock_guard<std::mutex> lock(mutex_);
     for (std::size_t i = 0; i < std::min<std::size_t>(2, size_); ++i) {
         grow();
@@ -89,8 +133,14 @@ void executor_pool::join() {
 
 void executor_pool::thread_main() {
     python_thread_state python;
+    pool_thread = true;
     std::unique_lock<std::mutex> lock(mutex_);
     for (;;) {
+        if (parked_ && parker_ == self()) {
+            unpark(); // the reading it parked, back from a request
+            lead(lock);
+            continue;
+        }
         if (!queue_.empty()) {
             frame f = std::move(queue_.front());
             queue_.pop_front();
@@ -103,9 +153,7 @@ void executor_pool::thread_main() {
             return;
         }
         if (!has_leader_ || (parked_ && takeover_)) {
-            parked_ = false;
-            parked_flag_ = false;
-            takeover_ = false;
+            unpark();
             has_leader_ = true;
             lead(lock);
             continue;
@@ -114,50 +162,204 @@ void executor_pool::thread_main() {
     }
 }
 
+std::optional<frame> executor_pool::read_frame() {
+    std::optional<frame> f;
+    try {
+        f = reader_.next();
+    } catch (const protocol_error &e) {
+        diag("%s", e.what());
+        std::_Exit(3); // Erlang reports the exit status; nothing can be trusted now
+    }
+    if (!f) {
+        on_input_end_();
+        channel_registry::instance().close_all();
+    }
+    return f;
+}
+
+void executor_pool::end_input(std::unique_lock<std::mutex> &) {
+    input_ended_ = true;
+    has_leader_ = false;
+    parked_ = false;
+    parked_flag_ = false;
+    parker_ = nullptr;
+    wake_.notify_all();
+    input_end_.notify_all();
+}
+
+void executor_pool::park(const void *owner) {
+    parked_ = true;
+    parked_flag_ = true;
+    takeover_ = false;
+    parker_ = owner;
+    ++park_count_;
+}
+
+void executor_pool::unpark() {
+    parked_ = false;
+    parked_flag_ = false;
+    takeover_ = false;
+    parker_ = nullptr;
+    ++park_count_;
+}
+
+std::size_t executor_pool::spare_idle() const {
+    // Idle threads already woken for a queued request or a takeover still
+    // count in idle_ until they run.
+    std::size_t wanted = queue_.size() + ((parked_ && takeover_) ? 1 : 0);
+    return idle_ > wanted ? idle_ - wanted : 0;
+}
+
+void executor_pool::wake_or_grow() {
+    std::size_t wanted = queue_.size() + ((parked_ && takeover_) ? 1 : 0);
+    if (idle_ >= wanted && idle_ > 0) {
+        wake_.notify_one();
+    } else if (threads_.size() < size_) {
+        grow();
+    }
+}
+
+void executor_pool::hand_off() {
+    if (!followers_.empty()) {
+        channel *c = followers_.back().ch;
+        followers_.pop_back();
+        c->offer_lead(); // it was waiting for a frame anyway: now it reads
+        return;
+    }
+    takeover_ = true; // else the first pool thread free takes it
+    wake_or_grow();
+}
+
+void executor_pool::enqueue(frame &&f) {
+    queue_.push_back(std::move(f));
+    wake_or_grow();
+}
+
 void executor_pool::lead(std::unique_lock<std::mutex> &lock) {
     for (;;) {
         lock.unlock();
-        std::optional<frame> f;
-        try {
-            f = reader_.next();
-        } catch (const protocol_error &e) {
-            diag("%s", e.what());
-            std::_Exit(3); // Erlang reports the exit status; nothing can be trusted now
-        }
+        std::optional<frame> f = read_frame();
         if (!f) {
-            on_input_end_();
-            channel_registry::instance().close_all();
             lock.lock();
-            input_ended_ = true;
-            has_leader_ = false;
-            wake_.notify_all();
-            input_end_.notify_all();
+            end_input(lock);
             return;
         }
-        if (f->header.channel != any_channel || !is_request(f->header.kind)) {
+        const frame_header h = f->header;
+        if (h.kind == frame_kind::result && h.channel != any_channel && h.ref != 0) {
+            lock.lock();
+            if (followers_.size() == 1 && followers_[0].ch->id() == h.channel
+                && queue_.empty()) {
+                // The only waiter gets its result and the reading with it.
+                park(followers_[0].thread);
+                lock.unlock();
+                route(std::move(*f));
+                lock.lock();
+                return;
+            }
+            lock.unlock();
+        }
+        if (h.channel != any_channel || !is_request(h.kind)) {
             route(std::move(*f));
             lock.lock();
             continue;
         }
         lock.lock();
-        if (idle_ == 0) {
-            queue_.push_back(std::move(*f)); // nobody could take over: keep reading
-            if (threads_.size() < size_) {
-                grow(); // it takes the queued request
-            }
+        if (spare_idle() == 0) {
+            enqueue(std::move(*f)); // nobody could take over: keep reading
             continue;
         }
-        parked_ = true;
-        parked_flag_ = true;
-        std::uint64_t mine = ++park_count_;
+        park(self());
+        if (!followers_.empty()) {
+            hand_off(); // a thread waiting in erlang.call reads meanwhile
+        }
         lock.unlock();
         run(*f);
         lock.lock();
-        if (!parked_ || park_count_ != mine) {
+        if (!parked_ || parker_ != self()) {
             return; // another thread took the reading over
         }
-        parked_ = false;
-        parked_flag_ = false;
+        unpark();
+    }
+}
+
+void executor_pool::disown() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (has_leader_ && parked_ && parker_ == self()) {
+        parker_ = nullptr;
+        hand_off();
+    }
+}
+
+wake executor_pool::await_frame(channel &ch, std::uint64_t since) {
+    if (!pool_thread) {
+        exit_guard.armed = true; // it may come to own a parked reading
+    }
+    bool offered = false; // the reading was handed to this thread
+    for (;;) {
+        std::unique_lock<std::mutex> lock(mutex_);
+        bool free = has_leader_ && parked_;
+        if (std::optional<wake> ready = ch.poll(since)) {
+            if (offered && free) {
+                hand_off(); // not taking it: pass it on
+            }
+            return std::move(*ready);
+        }
+        if (!free) {
+            // Someone reads: wait to be delivered to (or handed the reading).
+            offered = false;
+            followers_.push_back({&ch, self()});
+            lock.unlock();
+            wake w = ch.wait(since);
+            lock.lock();
+            auto it = std::find_if(followers_.begin(), followers_.end(), [&](const follower &x) {
+                return x.ch == &ch;
+            });
+            if (it != followers_.end()) {
+                followers_.erase(it);
+            } else {
+                offered = ch.take_offer();
+            }
+            if (w.reason != wake_reason::lead) {
+                if (offered && has_leader_ && parked_) {
+                    hand_off();
+                }
+                return w;
+            }
+            continue;
+        }
+        // Nobody reads: this thread does, until a frame for `ch` comes.
+        unpark();
+        lock.unlock();
+        std::optional<wake> got;
+        while (!got) {
+            std::optional<frame> f = read_frame();
+            if (!f) {
+                lock.lock();
+                end_input(lock);
+                lock.unlock();
+                return ch.wait(since); // closed
+            }
+            channel_id id = f->header.channel;
+            frame_kind kind = f->header.kind;
+            if (id == any_channel && is_request(kind)) {
+                lock.lock();
+                enqueue(std::move(*f));
+                lock.unlock();
+                continue;
+            }
+            route(std::move(*f));
+            if (id == ch.id() || kind == frame_kind::cancel) {
+                got = ch.poll(since); // its frame, an abort, or its request cancelled
+            }
+        }
+        lock.lock();
+        // Resumed by this thread's next erlang.call (or, on a pool thread,
+        // once its request is done); else by the watch, or at thread exit.
+        park(self());
+        if (spare_idle() == 0 || !followers_.empty()) {
+            hand_off();
+        }
+        return std::move(*got);
     }
 }
 

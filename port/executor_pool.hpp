@@ -1,6 +1,7 @@
 // Leader/follower pool: one thread reads frames; it runs a request itself when a follower can take over reading.
 #pragma once
 
+#include "channel.hpp"
 #include "frame_io.hpp"
 
 #include <atomic>
@@ -18,12 +19,29 @@ namespace erlang_python {
 // runs on the thread that read it, with no hand-off and no wake-up: the
 // leader "parks" its reading while it runs the request and resumes reading
 // afterwards. Parking needs an idle thread standing by. That thread takes
-// the reading over when the request blocks waiting for Erlang (erlang.call
-// and time.sleep call ensure_reader()), or, as a watch, when the same
-// request has kept the reader parked for a whole watch period (it blocked
-// elsewhere, or runs long). With no idle thread the leader queues requests
-// and keeps reading, so frames for waiting Python threads are always
-// delivered even when every executor is busy.
+// the reading over when the request blocks in time.sleep (ensure_reader()),
+// or, as a watch, when the same request has kept the reader parked for a
+// whole watch period (it blocked elsewhere, or runs long). With no idle
+// thread the leader queues requests and keeps reading, so frames for
+// waiting Python threads are always delivered even when every executor is
+// busy.
+//
+// A parked reading has an owner: the pool thread that parked it, which
+// resumes it when its request is done.
+//
+// A thread waiting in erlang.call (await_frame) is a reader too: when the
+// reading is parked it takes it and reads the pipe itself, so its result
+// needs no hand-off; requests for channel 0 it reads are queued for the
+// pool, frames for other channels delivered to their mailboxes. With its
+// frame in hand it parks the reading again, as its owner: its next
+// erlang.call (or, on a pool thread, the end of its request) resumes it; the
+// watch takes it over if it stays away, and it is handed on when the thread
+// exits. When other erlang.calls wait, or no idle thread stands by, it is
+// handed on at once: to a waiting erlang.call, else to an idle pool thread.
+// A leader that parks offers the reading to a waiting erlang.call too, so
+// waiters never depend on a parked request. A leader that reads the result
+// of the only waiting erlang.call parks the reading for that thread and
+// goes idle: after one hand-off the waiter reads its results itself again.
 class executor_pool {
 public:
     // on_input_end runs once, on the reading thread, when stdin closes.
@@ -37,6 +55,13 @@ public:
     // Any thread, without the GIL, before blocking on Erlang: if the leader
     // is parked running a request, another thread takes over reading.
     void ensure_reader();
+    // Without the GIL, on the thread that owns `ch`: the next frame for it
+    // (or why none will come), reading the pipe itself while nobody else
+    // reads. Never returns wake_reason::lead.
+    wake await_frame(channel &ch, std::uint64_t since);
+    // A thread outside the pool, as it exits: a parked reading it owns is
+    // handed on.
+    void disown();
     // Returns once input has ended and every queued request has been answered.
     void join();
 
@@ -49,6 +74,24 @@ private:
     void wait_idle(std::unique_lock<std::mutex> &lock);
     void route(frame &&f);
     void run(const frame &f);
+    // Reads the next frame; on end of input, ends it and returns nothing.
+    std::optional<frame> read_frame();
+    // Requires the lock: stdin closed (read_frame saw it).
+    void end_input(std::unique_lock<std::mutex> &lock);
+    // Requires the lock: the reading is parked and its parker will not come
+    // back for it: a waiting erlang.call, else an idle thread, takes it over.
+    void hand_off();
+    // Requires the lock: a request nobody runs yet; an idle thread takes it.
+    void enqueue(frame &&f);
+    // Require the lock: idle threads not already woken for queued work; wake
+    // one for new work, or start one when none is left.
+    std::size_t spare_idle() const;
+    void wake_or_grow();
+    // Requires the lock: the reading stops until `owner` (a pool thread, or
+    // null for none) resumes it or another thread takes it over.
+    void park(const void *owner);
+    // Requires the lock: the calling thread reads from now on.
+    void unpark();
 
     frame_reader &reader_;
     frame_writer &writer_;
@@ -60,6 +103,12 @@ private:
     std::condition_variable wake_;      // pool threads only: a notify_one must reach one
     std::condition_variable input_end_; // join() waits here
     std::deque<frame> queue_;
+    struct follower {
+        channel *ch;
+        const void *thread;
+    };
+    std::vector<follower> followers_; // erlang.call waiters on their mailboxes
+    const void *parker_ = nullptr;     // the owner of a parked reading
     std::size_t idle_ = 0;
     bool has_leader_ = false;  // a thread owns the reading (it may be parked)
     bool parked_ = false;      // the leader runs a request: nobody reads now

@@ -23,7 +23,8 @@
          pids_and_refs_round_trip/1,
          attribute_syntax_calls_erlang/1,
          cpu_thread_runs_while_another_waits/1,
-         handlers_are_reused_across_rounds/1]).
+         handlers_are_reused_across_rounds/1,
+         requests_served_while_a_reading_thread_stays_away/1]).
 
 %% Registered as Erlang functions (by module and name).
 -export([double_it/1, add_one/1, my_function/1, maybe_fail/1, step/1, slow/1,
@@ -49,7 +50,8 @@ all() ->
      pids_and_refs_round_trip,
      attribute_syntax_calls_erlang,
      cpu_thread_runs_while_another_waits,
-     handlers_are_reused_across_rounds].
+     handlers_are_reused_across_rounds,
+     requests_served_while_a_reading_thread_stays_away].
 
 init_per_suite(Config) ->
     %% Loaded first: python_path set before the load would be overwritten by
@@ -266,6 +268,20 @@ attribute_syntax_calls_erlang(_Config) ->
     {ok, {42, 42}} = py:call(?FIXTURE, attribute_syntax, []).
 
 %% The GIL is released while a thread waits for Erlang.
+%% A Python thread waiting in erlang.call reads the port's input itself and
+%% keeps the reading between its calls. When it then stays away (here 2 s in
+%% time.sleep outside any request), requests from Erlang are still read and
+%% answered: the pool's watch takes the reading over within milliseconds.
+requests_served_while_a_reading_thread_stays_away(_Config) ->
+    {ok, <<"started">>} = py:call(?FIXTURE, call_then_stay_away, [self(), 50, 2.0]),
+    receive called -> ok after 10000 -> ct:fail(thread_calls_not_done) end,
+    Times = [begin
+                 {Us, {ok, 3}} = timer:tc(fun() -> py:call(operator, add, [1, 2]) end),
+                 Us div 1000
+             end || _ <- lists:seq(1, 10)],
+    ct:pal("py:call latencies (ms) while the thread stays away: ~p", [Times]),
+    true = lists:max(Times) < 500.
+
 cpu_thread_runs_while_another_waits(_Config) ->
     {ok, {{slept, 300}, Iterations, Waited}} =
         py:call(?FIXTURE, cpu_progress_during_wait, [300]),

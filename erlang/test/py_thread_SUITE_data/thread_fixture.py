@@ -293,3 +293,18 @@ def cpu_progress_during_wait(ms):
     finally:
         state["stop"] = True
         spinner.join()
+
+
+def call_then_stay_away(test, calls, seconds):
+    """A thread of our own makes `calls` erlang.calls (so it reads its own
+    results and owns the port's parked reading between them), tells the
+    test, then stays away from Erlang for `seconds` and exits."""
+
+    def run():
+        for i in range(calls):
+            erlang.call("echo", i)
+        erlang.send(test, erlang.Atom("called"))
+        time.sleep(seconds)
+
+    threading.Thread(target=run, daemon=True).start()
+    return "started"
