@@ -2,15 +2,24 @@
 #include "python_types.hpp"
 
 #include <memory>
-#include <stdexcept>
 
 namespace erlang_python {
 namespace {
+// Set once, under the GIL, and never replaced while the interpreter runs:
+// a reference returned by types() stays valid.
 std::unique_ptr<python_types> loaded;
-}
+} // namespace
 
 void load_python_types() {
+    if (loaded) {
+        return;
+    }
+    // The import may release the GIL (import lock, file reads); another
+    // thread may load the classes meanwhile, and then its copy is kept.
     auto m = py::module_::import("erlang._types");
+    if (loaded) {
+        return;
+    }
     auto t = std::make_unique<python_types>();
     t->atom = m.attr("Atom");
     t->pid = m.attr("Pid");
@@ -30,7 +39,7 @@ void release_python_types() { loaded.reset(); }
 
 const python_types &types() {
     if (!loaded) {
-        throw std::logic_error("erlang._types is not loaded");
+        load_python_types();
     }
     return *loaded;
 }
