@@ -2,17 +2,24 @@
 #include "python_types.hpp"
 
 #include <memory>
+#include <stdexcept>
 
 namespace erlang_python {
 namespace {
 // Set once, under the GIL, and never replaced while the interpreter runs:
 // a reference returned by types() stays valid.
 std::unique_ptr<python_types> loaded;
+// After release_python_types() nothing may load them again: references kept
+// past Py_Finalize would be dropped at exit, without an interpreter.
+bool released = false;
 } // namespace
 
 void load_python_types() {
     if (loaded) {
         return;
+    }
+    if (released) {
+        throw std::logic_error("erlang._types is no longer available: Python is finalizing");
     }
     // The import may release the GIL (import lock, file reads); another
     // thread may load the classes meanwhile, and then its copy is kept.
@@ -35,7 +42,10 @@ void load_python_types() {
     loaded = std::move(t);
 }
 
-void release_python_types() { loaded.reset(); }
+void release_python_types() {
+    released = true;
+    loaded.reset();
+}
 
 const python_types &types() {
     if (!loaded) {

@@ -27,6 +27,7 @@ struct python_types {
 // py::error_already_set if the import fails.
 void load_python_types();
 // Requires the GIL. Drops the references; call before the interpreter finalizes.
+// Afterwards load_python_types() and types() throw std::logic_error.
 void release_python_types();
 // Requires the GIL. The classes, loaded on first use: the port does not import
 // the `erlang` package at start-up, only when a value needs one of its classes
