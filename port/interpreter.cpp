@@ -34,8 +34,9 @@ python_interpreter::python_interpreter(const options &o)
         for (const auto &dir : o.python_path) {
             path.insert(at++, dir);
         }
-        load_python_types();
-        py::module_::import("erlang");
+        // The package `erlang` is not imported here: user code imports it, and
+        // the term codec on the first value that needs one of its classes
+        // (python_types.hpp). Start-up stays at the bare interpreter's cost.
         // time.sleep becomes interruptible by a cancel from Erlang.
         py::module_ time = py::module_::import("time");
         py::module_ native = py::module_::import("_erlang");

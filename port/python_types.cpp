@@ -6,11 +6,27 @@
 
 namespace erlang_python {
 namespace {
+// Set once, under the GIL, and never replaced while the interpreter runs:
+// a reference returned by types() stays valid.
 std::unique_ptr<python_types> loaded;
-}
+// After release_python_types() nothing may load them again: references kept
+// past Py_Finalize would be dropped at exit, without an interpreter.
+bool released = false;
+} // namespace
 
 void load_python_types() {
+    if (loaded) {
+        return;
+    }
+    if (released) {
+        throw std::logic_error("erlang._types is no longer available: Python is finalizing");
+    }
+    // The import may release the GIL (import lock, file reads); another
+    // thread may load the classes meanwhile, and then its copy is kept.
     auto m = py::module_::import("erlang._types");
+    if (loaded) {
+        return;
+    }
     auto t = std::make_unique<python_types>();
     t->atom = m.attr("Atom");
     t->pid = m.attr("Pid");
@@ -26,11 +42,14 @@ void load_python_types() {
     loaded = std::move(t);
 }
 
-void release_python_types() { loaded.reset(); }
+void release_python_types() {
+    released = true;
+    loaded.reset();
+}
 
 const python_types &types() {
     if (!loaded) {
-        throw std::logic_error("erlang._types is not loaded");
+        load_python_types();
     }
     return *loaded;
 }

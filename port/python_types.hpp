@@ -22,11 +22,17 @@ struct python_types {
     py::object erlang_hook;   // the str "__erlang__", looked up on classes
 };
 
-// Requires the GIL. Imports erlang._types and keeps its classes until release_python_types().
+// Requires the GIL. Imports erlang._types (and so the package `erlang`) unless
+// already done, and keeps its classes until release_python_types(). Throws
+// py::error_already_set if the import fails.
 void load_python_types();
 // Requires the GIL. Drops the references; call before the interpreter finalizes.
+// Afterwards load_python_types() and types() throw std::logic_error.
 void release_python_types();
-// The loaded classes; throws std::logic_error before load_python_types().
+// Requires the GIL. The classes, loaded on first use: the port does not import
+// the `erlang` package at start-up, only when a value needs one of its classes
+// (an atom other than true/false/none/nil/undefined, a pid, an erlang.call
+// error, an object the encoder does not convert directly, ...).
 const python_types &types();
 
 } // namespace erlang_python

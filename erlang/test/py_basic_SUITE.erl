@@ -41,7 +41,8 @@
          concurrent_calls_get_their_own_answers/1,
          stats_show_no_pending_calls_when_idle/1,
          infinite_loop_times_out_promptly/1,
-         restart_gives_working_port/1]).
+         restart_gives_working_port/1,
+         erlang_package_is_imported_on_first_use/1]).
 
 -define(FIX, py_basic_fixtures).
 
@@ -81,7 +82,8 @@ all() ->
      %% If the timeout does not interrupt the loop, its executor thread is
      %% only freed by the restart that follows: keep these two last, together.
      infinite_loop_times_out_promptly,
-     restart_gives_working_port].
+     restart_gives_working_port,
+     erlang_package_is_imported_on_first_use].
 
 init_per_suite(Config) ->
     DataDir = ?config(data_dir, Config),
@@ -386,6 +388,22 @@ restart_gives_working_port(_Config) ->
     {ok, 4.0} = py:call(math, sqrt, [16]),
     %% The python_path survives the restart.
     {ok, 7} = py:call(?FIX, identity, [7]).
+
+%% The port does not import the `erlang' package at start-up (it would cost
+%% start-up time and idle memory); the first value that needs one of its
+%% classes imports it, and user code may import it at any time.
+erlang_package_is_imported_on_first_use(_Config) ->
+    ok = application:stop(erlang_python),
+    ok = application:start(erlang_python),
+    Imported = <<"'erlang' in __import__('sys').modules">>,
+    {ok, false} = py:eval(Imported),
+    {ok, [1, 2.5, <<"text">>, true, none]} = py:eval(<<"[1, 2.5, 'text', True, None]">>),
+    {ok, false} = py:eval(Imported),
+    %% An atom other than true/false/none decodes to erlang.Atom.
+    {ok, {some_atom, true}} =
+        py:eval(<<"(a, type(a).__module__ == 'erlang._types')">>, #{a => some_atom}),
+    {ok, true} = py:eval(Imported),
+    {ok, <<"Atom">>} = py:eval(<<"__import__('erlang').Atom.__name__">>).
 
 %% Internal.
 

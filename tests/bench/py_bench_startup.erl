@@ -5,6 +5,12 @@
 %% Details: the echo port without Python, `python3 -c pass', the RSS of
 %% `echo_port --embed'. Starts alternate between the kinds; the first of each
 %% kind (cold caches, code loading) is dropped. Leaves the app stopped.
+%%
+%% The project runs here with the environment the floors get (none added):
+%% the `PYTHONPYCACHEPREFIX' the other measurements set hides the standard
+%% library's `__pycache__' from Python, so that with `PYTHONDONTWRITEBYTECODE'
+%% (or an empty prefix folder) every module was compiled from source, in the
+%% project only.
 -module(py_bench_startup).
 
 -export([measure/1]).
@@ -15,6 +21,8 @@
 measure(Ctx = #{echo := Echo}) ->
     py_bench_run:log("start-up and idle RSS"),
     ok = py_bench_app:use(project, Ctx),
+    {ok, Env} = application:get_env(erlang_python, env),
+    ok = application:set_env(erlang_python, env, []),
     Kinds = [{project, fun() -> project_start() end},
              {embed, fun() -> py_bench_floor:start_to_first_result(Echo, ["--embed"]) end},
              {bare, fun() -> py_bench_floor:start_to_first_result(Echo, []) end},
@@ -27,6 +35,7 @@ measure(Ctx = #{echo := Echo}) ->
     timer:sleep(500),
     Rss = rss_kb(OsPid),
     ok = py_bench_app:stop(),
+    ok = application:set_env(erlang_python, env, Env),
     #{{startup, ms} => Median(project),
       {startup, floor_ms} => Median(embed),
       {startup_echo_port_floor, ms} => Median(bare),
