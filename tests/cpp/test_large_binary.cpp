@@ -204,3 +204,28 @@ TEST_CASE("a large binary cut short is rejected before it is read", "[binary]") 
         CHECK_THROWS_AS(decode(whole.substr(0, cut)), term_error);
     }
 }
+
+TEST_CASE("large bytes and str encode as ei writes them, alone and inside a term", "[binary]") {
+    std::string data = random_bytes(std::size_t(5u << 20) + 3, 11);
+    std::string text(std::size_t(6u << 20), 't');
+    py::bytes b(data);
+    py::str s(text);
+
+    etf_writer alone;
+    REQUIRE(ei_x_encode_binary(alone.get(), data.data(), int(data.size())) == 0);
+    CHECK(encode(b) == alone.str());
+
+    // (Bytes, Str, 7, Bytes): growing for the second binary keeps the first.
+    etf_writer nested;
+    REQUIRE(ei_x_encode_tuple_header(nested.get(), 4) == 0);
+    REQUIRE(ei_x_encode_binary(nested.get(), data.data(), int(data.size())) == 0);
+    REQUIRE(ei_x_encode_binary(nested.get(), text.data(), int(text.size())) == 0);
+    REQUIRE(ei_x_encode_long(nested.get(), 7) == 0);
+    REQUIRE(ei_x_encode_binary(nested.get(), data.data(), int(data.size())) == 0);
+    py::tuple t = py::make_tuple(b, s, 7, b);
+    std::string etf = encode(t);
+    CHECK(etf == nested.str());
+
+    py::object back = decode(etf);
+    CHECK(back.equal(t));
+}
