@@ -1,6 +1,8 @@
 // Frame I/O over the protocol pipes with Boost.Asio: a read-ahead reader and a coalescing writer.
 #include "frame_io.hpp"
 
+#include "huge_pages.hpp"
+
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
@@ -34,11 +36,14 @@ std::optional<frame> frame_reader::next() {
         }
         std::size_t available = end_ - start_;
         if (r.status == parse_status::good
-            || (r.frame_length != 0 && r.frame_length + length_prefix_size > buffer_.size())) {
+            || (available > length_prefix_size
+                && r.frame_length + length_prefix_size > buffer_.size())) {
             // Either a whole frame is buffered, or it is too large for the
             // read-ahead buffer: then read the rest straight into its storage.
+            // (Past the length prefix parse_frame has checked the kind.)
             frame f;
             f.storage = byte_buffer(r.frame_length);
+            advise_huge_pages(f.storage.data(), r.frame_length);
             std::size_t have = std::min(available - length_prefix_size, r.frame_length);
             std::memcpy(f.storage.data(), buffer_.data() + start_ + length_prefix_size, have);
             start_ += length_prefix_size + have;

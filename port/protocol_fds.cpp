@@ -1,7 +1,9 @@
 // Process set-up before Python starts: protocol fds moved off 0 and 1, parent-death signal, limits.
 #include "protocol_fds.hpp"
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <csignal>
 #include <fcntl.h>
 #include <sys/prctl.h>
@@ -18,9 +20,28 @@ void check(int rc, const char *what) {
     }
 }
 
-void enlarge_pipe(int fd) {
-    // Best effort: only pipes have a size, and the system may cap it.
-    (void)::fcntl(fd, F_SETPIPE_SZ, 1 << 20);
+// The largest pipe an unprivileged process may ask for (1 MiB by default),
+// capped at 16 MiB; 1 MiB when it cannot be read.
+int pipe_size_limit() {
+    long size = 0;
+    if (std::FILE *f = std::fopen("/proc/sys/fs/pipe-max-size", "r")) {
+        if (std::fscanf(f, "%ld", &size) != 1) {
+            size = 0;
+        }
+        std::fclose(f);
+    }
+    if (size < (1 << 20)) {
+        return 1 << 20;
+    }
+    return int(std::min(size, 16L << 20));
+}
+
+void enlarge_pipe(int fd, int size) {
+    // Best effort: only pipes have a size, and the system may cap it lower
+    // (the per-user pipe limits); then 1 MiB is tried.
+    if (::fcntl(fd, F_SETPIPE_SZ, size) < 0 && size > (1 << 20)) {
+        (void)::fcntl(fd, F_SETPIPE_SZ, 1 << 20);
+    }
 }
 
 } // namespace
@@ -36,8 +57,9 @@ protocol_fds protect_protocol_fds() {
     check(::dup2(null, 0), "dup2(/dev/null, 0)");
     ::close(null);
     check(::dup2(2, 1), "dup2(2, 1)");
-    enlarge_pipe(fds.in);
-    enlarge_pipe(fds.out);
+    int pipe_size = pipe_size_limit();
+    enlarge_pipe(fds.in, pipe_size);
+    enlarge_pipe(fds.out, pipe_size);
     return fds;
 }
 

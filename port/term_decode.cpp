@@ -1,6 +1,7 @@
 // ETF -> Python: the decoding half of the term codec (term_codec.hpp is the entry point).
 #include "term_codec.hpp"
 
+#include "binary_decode.hpp"
 #include "python_types.hpp"
 #include "term_buffer.hpp"
 
@@ -192,6 +193,9 @@ private:
     py::object binary(int size) {
         const char *data = buf_ + index_ + 5;
         index_ += 5 + size;
+        if (std::size_t(size) >= large_binary_size) {
+            return binary_to_python(data, std::size_t(size));
+        }
         PyObject *text = PyUnicode_DecodeUTF8(data, size, "strict");
         if (text != nullptr) {
             return py::reinterpret_steal<py::object>(text);
@@ -232,7 +236,7 @@ private:
         std::size_t size = (std::size_t(p[1]) << 24) | (std::size_t(p[2]) << 16)
                            | (std::size_t(p[3]) << 8) | p[4];
         index_ += int(5 + size);
-        return py::bytes(reinterpret_cast<const char *>(p + 5), size);
+        return new_bytes(reinterpret_cast<const char *>(p + 5), size);
     }
 
     // Keys Python cannot hash (lists, maps) are frozen (erlang.FrozenList,

@@ -1,6 +1,7 @@
 // Python -> ETF: the encoding half of the term codec (term_codec.hpp is the entry point).
 #include "term_codec.hpp"
 
+#include "huge_pages.hpp"
 #include "python_types.hpp"
 #include "term_buffer.hpp"
 
@@ -23,6 +24,7 @@ void encode_binary(ei_x_buff *x, const char *data, std::size_t len) {
     if (len > 0x7fffffffu) {
         throw py::value_error("binary larger than 2 GiB");
     }
+    reserve_huge(x, 5 + len); // BINARY_EXT's header, then the bytes
     ei_check(ei_x_encode_binary(x, data, int(len)), "binary");
 }
 

@@ -23,6 +23,7 @@
          special_floats_become_atoms/1,
          booleans_and_none_round_trip/1,
          ten_megabyte_binary_round_trips/1,
+         large_text_and_bytes_keep_their_type/1,
          empty_containers_round_trip/1,
          eval_without_locals/1,
          eval_with_locals/1,
@@ -62,6 +63,7 @@ all() ->
      special_floats_become_atoms,
      booleans_and_none_round_trip,
      ten_megabyte_binary_round_trips,
+     large_text_and_bytes_keep_their_type,
      empty_containers_round_trip,
      eval_without_locals,
      eval_with_locals,
@@ -220,6 +222,26 @@ ten_megabyte_binary_round_trips(_Config) ->
     {ok, Bin} = py:call(?FIX, identity, [Bin]),
     {ok, <<"bytes">>} = py:call(?FIX, type_name, [Bin]),
     {ok, Size} = py:eval(<<"len(b)">>, #{b => Bin}).
+
+%% Binaries of 64 KiB and more take the port's large-binary path (a UTF-8
+%% check first, huge pages): UTF-8 text is str, one bad sequence anywhere
+%% makes it bytes, {bytes, Text} forces bytes, and all come back unchanged.
+large_text_and_bytes_keep_their_type(_Config) ->
+    Text = binary:copy(<<"h", 16#c3, 16#a9, "llo ", 16#e2, 16#82, 16#ac, " ",
+                         16#f0, 16#9f, 16#98, 16#80>>, 500000),
+    Chars = length(unicode:characters_to_list(Text)),
+    {ok, <<"str">>} = py:call(?FIX, type_name, [Text]),
+    {ok, Chars} = py:eval(<<"len(s)">>, #{s => Text}),
+    {ok, Text} = py:call(?FIX, identity, [Text]),
+    CutAtEnd = <<Text/binary, 16#e2, 16#82>>,
+    BadAtStart = <<255, Text/binary>>,
+    Surrogate = <<Text/binary, 16#ed, 16#a0, 16#80, "tail">>,
+    [begin
+         {ok, <<"bytes">>} = py:call(?FIX, type_name, [Bad]),
+         {ok, Bad} = py:call(?FIX, identity, [Bad])
+     end || Bad <- [CutAtEnd, BadAtStart, Surrogate]],
+    {ok, <<"bytes">>} = py:call(?FIX, type_name, [{bytes, Text}]),
+    {ok, Text} = py:call(?FIX, identity, [{bytes, Text}]).
 
 empty_containers_round_trip(_Config) ->
     {ok, []} = py:call(?FIX, identity, [[]]),
