@@ -35,7 +35,7 @@ private:
 
     boost::asio::posix::stream_descriptor in_;
     std::size_t max_frame_;
-    std::vector<char> buffer_;
+    byte_buffer buffer_; // read-ahead; uninitialised, so only the bytes read into it are resident
     std::size_t start_ = 0;
     std::size_t end_ = 0;
 };
