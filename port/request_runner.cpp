@@ -7,15 +7,62 @@
 #include "term_codec.hpp"
 
 #include <cstring>
+#include <memory>
 #include <string>
 
 namespace erlang_python {
 namespace {
 
+// {ok, _}: the bytes ei would write for the tuple header and the atom.
 void encode_ok_header(ei_x_buff *x) {
-    ei_check(ei_x_encode_tuple_header(x, 2), "reply");
-    ei_check(ei_x_encode_atom(x, "ok"), "reply");
+    static const char ok[] = {char(ERL_SMALL_TUPLE_EXT), 2, char(ERL_SMALL_ATOM_UTF8_EXT), 2, 'o', 'k'};
+    ei_check(ei_x_append_buf(x, ok, int(sizeof ok)), "reply");
 }
+
+// The GIL, taken with the thread's own thread state (every thread that runs
+// requests has one), and not taken again by a thread that holds it: cheaper
+// than pybind11's gil_scoped_acquire, which looks up its internals first.
+class gil_hold {
+public:
+    gil_hold() : state_(PyGILState_Ensure()) {}
+    ~gil_hold() { PyGILState_Release(state_); }
+    gil_hold(const gil_hold &) = delete;
+    gil_hold &operator=(const gil_hold &) = delete;
+
+private:
+    PyGILState_STATE state_;
+};
+
+// The reply buffer a thread keeps between requests, so a reply costs no
+// allocation. A request nested in another on the same thread (erlang.call
+// serving a request from Erlang) finds it taken and makes its own; a buffer
+// that grew past 64 KiB is freed rather than kept.
+thread_local std::unique_ptr<term_buffer> spare_reply;
+
+class reply_buffer {
+public:
+    explicit reply_buffer(const frame_header &header) : buf_(std::move(spare_reply)) {
+        if (buf_) {
+            buf_->restart(header);
+        } else {
+            buf_ = std::make_unique<term_buffer>(header);
+        }
+    }
+    ~reply_buffer() {
+        if (!spare_reply && buf_->capacity() <= keep_limit) {
+            spare_reply = std::move(buf_);
+        }
+    }
+    reply_buffer(const reply_buffer &) = delete;
+    reply_buffer &operator=(const reply_buffer &) = delete;
+
+    term_buffer &operator*() { return *buf_; }
+    term_buffer *operator->() { return buf_.get(); }
+
+private:
+    static constexpr std::size_t keep_limit = 64 * 1024;
+    std::unique_ptr<term_buffer> buf_;
+};
 
 void encode_error_triple(ei_x_buff *x,
                          const std::string &cls,
@@ -157,9 +204,10 @@ void reply_cancelled(const frame_header &request, frame_writer &out) {
 }
 
 void run_request(const frame &request, frame_writer &out) {
-    term_buffer reply({frame_kind::reply, request.header.channel, request.header.ref});
+    reply_buffer buffer({frame_kind::reply, request.header.channel, request.header.ref});
+    term_buffer &reply = *buffer;
     {
-        py::gil_scoped_acquire gil;
+        gil_hold gil;
         try {
             request_scope scope(request.header.ref);
             if (scope.cancelled_early()) {
