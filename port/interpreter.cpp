@@ -1,6 +1,7 @@
 // Starts and stops the embedded CPython interpreter with the `erlang` package importable.
 #include "interpreter.hpp"
 
+#include "module_lookup.hpp"
 #include "python_types.hpp"
 
 #include <climits>
@@ -47,7 +48,10 @@ python_interpreter::python_interpreter(const options &o)
     }
 }
 
-python_interpreter::~python_interpreter() { release_python_types(); }
+python_interpreter::~python_interpreter() {
+    release_module_lookup();
+    release_python_types();
+}
 
 std::string python_interpreter::python_version() {
     std::string v = Py_GetVersion();

@@ -3,6 +3,7 @@
 
 #include "cancellation.hpp"
 #include "channel.hpp"
+#include "module_lookup.hpp"
 #include "port_runtime.hpp"
 #include "term_codec.hpp"
 
@@ -76,43 +77,41 @@ void encode_error_triple(ei_x_buff *x,
     ei_check(ei_x_encode_binary(x, traceback.data(), int(traceback.size())), "error");
 }
 
-// Requires the GIL. A module from sys.modules, imported on first use.
-py::object import_module(const py::handle &name) {
-    PyObject *m = PyImport_GetModule(name.ptr());
-    if (m == nullptr) {
-        if (PyErr_Occurred()) {
-            throw py::error_already_set();
-        }
-        m = PyImport_Import(name.ptr());
-        if (m == nullptr) {
-            throw py::error_already_set();
-        }
-    }
-    return py::reinterpret_steal<py::object>(m);
-}
-
 py::dict main_globals() {
-    return py::reinterpret_borrow<py::dict>(PyModule_GetDict(import_module(py::str("__main__")).ptr()));
+    py::object main = find_module(py::str("__main__"));
+    return py::reinterpret_borrow<py::dict>(PyModule_GetDict(main.ptr()));
 }
 
-// Requires the GIL.
+// Requires the GIL. The arguments are passed from the decoded list itself:
+// no tuple is built.
 py::object run_call(const py::tuple &req) {
     if (req.size() != 4) {
         throw py::value_error("call request must be {Module, Function, Args, Kwargs}");
     }
-    py::object module = import_module(req[0]);
-    py::object function = module.attr(req[1]);
-    py::handle arg_list = req[2];
-    py::tuple args = PyList_CheckExact(arg_list.ptr())
-                         ? py::reinterpret_steal<py::tuple>(PyList_AsTuple(arg_list.ptr()))
-                         : py::tuple(py::reinterpret_borrow<py::object>(arg_list));
-    if (!args) {
-        throw py::error_already_set();
+    PyObject *items = req.ptr();
+    py::object function = find_function(PyTuple_GET_ITEM(items, 0), PyTuple_GET_ITEM(items, 1));
+    PyObject *arg_list = PyTuple_GET_ITEM(items, 2);
+    py::object args;
+    if (PyList_CheckExact(arg_list)) {
+        // Out of the collector's sight (gc.get_objects()), so that no Python
+        // code can change it under the call. It can be in no reference cycle.
+        PyObject_GC_UnTrack(arg_list);
+    } else {
+        // An argument sequence of another type, converted as tuple(Args) converts it.
+        args = py::tuple(py::reinterpret_borrow<py::object>(arg_list));
+        arg_list = args.ptr();
+    }
+    PyObject *kw = PyTuple_GET_ITEM(items, 3);
+    py::object kw_dict;
+    if (!PyDict_Check(kw)) {
+        kw_dict = py::dict(py::reinterpret_borrow<py::object>(kw));
+        kw = kw_dict.ptr();
     }
     // No keyword dict at all for the common call without keywords.
-    py::dict kwargs(req[3]);
-    PyObject *result = PyObject_Call(
-        function.ptr(), args.ptr(), PyDict_GET_SIZE(kwargs.ptr()) != 0 ? kwargs.ptr() : nullptr);
+    PyObject *const *argv = PySequence_Fast_ITEMS(arg_list);
+    std::size_t argc = std::size_t(PySequence_Fast_GET_SIZE(arg_list));
+    PyObject *result = PyObject_VectorcallDict(
+        function.ptr(), argv, argc, PyDict_GET_SIZE(kw) != 0 ? kw : nullptr);
     if (result == nullptr) {
         throw py::error_already_set();
     }
