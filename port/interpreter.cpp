@@ -1,6 +1,7 @@
 // Starts and stops the embedded CPython interpreter with the `erlang` package importable.
 #include "interpreter.hpp"
 
+#include "code_cache.hpp"
 #include "module_lookup.hpp"
 #include "python_types.hpp"
 
@@ -49,6 +50,7 @@ python_interpreter::python_interpreter(const options &o)
 }
 
 python_interpreter::~python_interpreter() {
+    release_code_cache();
     release_module_lookup();
     release_python_types();
 }

@@ -3,6 +3,7 @@
 
 #include "cancellation.hpp"
 #include "channel.hpp"
+#include "code_cache.hpp"
 #include "module_lookup.hpp"
 #include "port_runtime.hpp"
 #include "term_codec.hpp"
@@ -82,6 +83,14 @@ py::dict main_globals() {
     return py::reinterpret_borrow<py::dict>(PyModule_GetDict(main.ptr()));
 }
 
+// Requires the GIL. Runs code compiled by the cache as PyRun_String runs what it compiles.
+PyObject *run_code(const py::object &code, PyObject *globals, PyObject *locals) {
+    if (PySys_Audit("exec", "O", code.ptr()) < 0) {
+        return nullptr;
+    }
+    return PyEval_EvalCode(code.ptr(), globals, locals);
+}
+
 // Requires the GIL. The arguments are passed from the decoded list itself:
 // no tuple is built.
 py::object run_call(const py::tuple &req) {
@@ -123,12 +132,13 @@ py::object run_eval(const py::tuple &req) {
     if (req.size() != 2) {
         throw py::value_error("eval request must be {Code, Locals}");
     }
-    std::string code = py::str(req[0]);
+    py::str source(req[0]);
     py::dict locals;
     if (!req[1].is_none()) {
         locals = py::dict(req[1]);
     }
-    PyObject *r = PyRun_String(code.c_str(), Py_eval_input, main_globals().ptr(), locals.ptr());
+    py::object code = compiled_code(source, Py_eval_input);
+    PyObject *r = run_code(code, main_globals().ptr(), locals.ptr());
     if (r == nullptr) {
         throw py::error_already_set();
     }
@@ -137,9 +147,10 @@ py::object run_eval(const py::tuple &req) {
 
 // Requires the GIL. Runs statements in __main__, so their names stay defined.
 py::object run_exec(const py::object &code_obj) {
-    std::string code = py::str(code_obj);
+    py::str source(code_obj);
+    py::object code = compiled_code(source, Py_file_input);
     py::dict globals = main_globals();
-    PyObject *r = PyRun_String(code.c_str(), Py_file_input, globals.ptr(), globals.ptr());
+    PyObject *r = run_code(code, globals.ptr(), globals.ptr());
     if (r == nullptr) {
         throw py::error_already_set();
     }

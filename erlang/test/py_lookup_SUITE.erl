@@ -1,5 +1,7 @@
-%% @doc The port's lookup shortcuts never show stale state: py:call sees a
-%% function reassigned, a module reloaded or replaced in sys.modules at once.
+%% @doc The port's lookup caches never show stale state: py:call sees a
+%% function reassigned, a module reloaded or replaced in sys.modules at once,
+%% and eval/exec of a source run again (its compiled code is kept) still
+%% evaluates against the names and locals of the moment.
 -module(py_lookup_SUITE).
 
 -include_lib("common_test/include/ct.hrl").
@@ -10,7 +12,11 @@
          module_removed_from_sys_modules_is_imported_again/1,
          reloaded_module_gives_new_code/1,
          module_getattr_and_non_module_entries_work/1,
-         dunder_names_go_through_getattr/1]).
+         dunder_names_go_through_getattr/1,
+         repeated_eval_sees_current_names_and_locals/1,
+         repeated_exec_runs_each_time/1,
+         syntax_error_is_reported_every_time/1,
+         many_sources_evict_and_recompile/1]).
 
 all() ->
     [reassigned_function_is_called,
@@ -18,7 +24,11 @@ all() ->
      module_removed_from_sys_modules_is_imported_again,
      reloaded_module_gives_new_code,
      module_getattr_and_non_module_entries_work,
-     dunder_names_go_through_getattr].
+     dunder_names_go_through_getattr,
+     repeated_eval_sees_current_names_and_locals,
+     repeated_exec_runs_each_time,
+     syntax_error_is_reported_every_time,
+     many_sources_evict_and_recompile].
 
 init_per_suite(Config) ->
     ok = application:load(erlang_python),
@@ -101,6 +111,44 @@ dunder_names_go_through_getattr(_Config) ->
     ok = new_module("lookup_g", "def __call_me__():\n    return 'dunder'\n"),
     {ok, <<"dunder">>} = py:call(lookup_g, '__call_me__', []),
     {ok, <<"lookup_g">>} = py:eval(<<"sys.modules['lookup_g'].__name__">>).
+
+repeated_eval_sees_current_names_and_locals(_Config) ->
+    ok = py:exec(<<"lookup_x = 1">>),
+    {ok, 2} = py:eval(<<"lookup_x + 1">>),
+    ok = py:exec(<<"lookup_x = 41">>),
+    {ok, 42} = py:eval(<<"lookup_x + 1">>),
+    {ok, 3} = py:eval(<<"lookup_y * 3">>, #{lookup_y => 1}),
+    {ok, 6} = py:eval(<<"lookup_y * 3">>, #{lookup_y => 2}),
+    {error, {'NameError', _}} = py:eval(<<"lookup_y * 3">>).
+
+repeated_exec_runs_each_time(_Config) ->
+    ok = py:exec(<<"lookup_n = 0">>),
+    [ok = py:exec(<<"lookup_n += 1">>) || _ <- lists:seq(1, 5)],
+    {ok, 5} = py:eval(<<"lookup_n">>),
+    %% A function defined twice by the same source is a new function each time.
+    ok = py:exec(<<"def lookup_fn():\n    return lookup_n\nlookup_fns = [lookup_fn]">>),
+    ok = py:exec(<<"lookup_first = lookup_fns[0]">>),
+    ok = py:exec(<<"def lookup_fn():\n    return lookup_n\nlookup_fns = [lookup_fn]">>),
+    {ok, false} = py:eval(<<"lookup_first is lookup_fns[0]">>).
+
+syntax_error_is_reported_every_time(_Config) ->
+    {error, {'SyntaxError', _}} = py:eval(<<"1 +">>),
+    {error, {'SyntaxError', _}} = py:eval(<<"1 +">>),
+    {error, {'SyntaxError', _}} = py:exec(<<"def (:">>),
+    {error, {'SyntaxError', _}} = py:exec(<<"def (:">>),
+    %% eval and exec of the same text are compiled apart.
+    ok = py:exec(<<"lookup_z = 5">>),
+    {error, {'SyntaxError', _}} = py:eval(<<"lookup_z = 5">>).
+
+many_sources_evict_and_recompile(_Config) ->
+    Sources = [{N, iolist_to_binary(["lookup_x * 0 + ", integer_to_list(N)])}
+               || N <- lists:seq(1, 400)],
+    [{ok, N} = py:eval(S) || _ <- [1, 2], {N, S} <- Sources],
+    [{ok, N} = py:eval(S) || {N, S} <- lists:reverse(Sources)],
+    %% A source too long to be kept still runs, every time.
+    Long = iolist_to_binary(["len('", lists:duplicate(20000, $a), "')"]),
+    {ok, 20000} = py:eval(Long),
+    {ok, 20000} = py:eval(Long).
 
 write_module(Config, Name, Text) ->
     File = filename:join(?config(priv_dir, Config), Name ++ ".py"),
