@@ -1,6 +1,8 @@
 // Starts and stops the embedded CPython interpreter with the `erlang` package importable.
 #include "interpreter.hpp"
 
+#include "code_cache.hpp"
+#include "module_lookup.hpp"
 #include "python_types.hpp"
 
 #include <climits>
@@ -48,7 +50,11 @@ python_interpreter::python_interpreter(const options &o)
     }
 }
 
-python_interpreter::~python_interpreter() { release_python_types(); }
+python_interpreter::~python_interpreter() {
+    release_code_cache();
+    release_module_lookup();
+    release_python_types();
+}
 
 std::string python_interpreter::python_version() {
     std::string v = Py_GetVersion();

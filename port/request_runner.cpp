@@ -3,19 +3,68 @@
 
 #include "cancellation.hpp"
 #include "channel.hpp"
+#include "code_cache.hpp"
+#include "module_lookup.hpp"
 #include "port_runtime.hpp"
 #include "term_codec.hpp"
 
 #include <cstring>
+#include <memory>
 #include <string>
 
 namespace erlang_python {
 namespace {
 
+// {ok, _}: the bytes ei would write for the tuple header and the atom.
 void encode_ok_header(ei_x_buff *x) {
-    ei_check(ei_x_encode_tuple_header(x, 2), "reply");
-    ei_check(ei_x_encode_atom(x, "ok"), "reply");
+    static const char ok[] = {char(ERL_SMALL_TUPLE_EXT), 2, char(ERL_SMALL_ATOM_UTF8_EXT), 2, 'o', 'k'};
+    ei_check(ei_x_append_buf(x, ok, int(sizeof ok)), "reply");
 }
+
+// The GIL, taken with the thread's own thread state (every thread that runs
+// requests has one), and not taken again by a thread that holds it: cheaper
+// than pybind11's gil_scoped_acquire, which looks up its internals first.
+class gil_hold {
+public:
+    gil_hold() : state_(PyGILState_Ensure()) {}
+    ~gil_hold() { PyGILState_Release(state_); }
+    gil_hold(const gil_hold &) = delete;
+    gil_hold &operator=(const gil_hold &) = delete;
+
+private:
+    PyGILState_STATE state_;
+};
+
+// The reply buffer a thread keeps between requests, so a reply costs no
+// allocation. A request nested in another on the same thread (erlang.call
+// serving a request from Erlang) finds it taken and makes its own; a buffer
+// that grew past 64 KiB is freed rather than kept.
+thread_local std::unique_ptr<term_buffer> spare_reply;
+
+class reply_buffer {
+public:
+    explicit reply_buffer(const frame_header &header) : buf_(std::move(spare_reply)) {
+        if (buf_) {
+            buf_->restart(header);
+        } else {
+            buf_ = std::make_unique<term_buffer>(header);
+        }
+    }
+    ~reply_buffer() {
+        if (!spare_reply && buf_->capacity() <= keep_limit) {
+            spare_reply = std::move(buf_);
+        }
+    }
+    reply_buffer(const reply_buffer &) = delete;
+    reply_buffer &operator=(const reply_buffer &) = delete;
+
+    term_buffer &operator*() { return *buf_; }
+    term_buffer *operator->() { return buf_.get(); }
+
+private:
+    static constexpr std::size_t keep_limit = 64 * 1024;
+    std::unique_ptr<term_buffer> buf_;
+};
 
 void encode_error_triple(ei_x_buff *x,
                          const std::string &cls,
@@ -29,43 +78,49 @@ void encode_error_triple(ei_x_buff *x,
     ei_check(ei_x_encode_binary(x, traceback.data(), int(traceback.size())), "error");
 }
 
-// Requires the GIL. A module from sys.modules, imported on first use.
-py::object import_module(const py::handle &name) {
-    PyObject *m = PyImport_GetModule(name.ptr());
-    if (m == nullptr) {
-        if (PyErr_Occurred()) {
-            throw py::error_already_set();
-        }
-        m = PyImport_Import(name.ptr());
-        if (m == nullptr) {
-            throw py::error_already_set();
-        }
-    }
-    return py::reinterpret_steal<py::object>(m);
-}
-
 py::dict main_globals() {
-    return py::reinterpret_borrow<py::dict>(PyModule_GetDict(import_module(py::str("__main__")).ptr()));
+    py::object main = find_module(py::str("__main__"));
+    return py::reinterpret_borrow<py::dict>(PyModule_GetDict(main.ptr()));
 }
 
-// Requires the GIL.
+// Requires the GIL. Runs code compiled by the cache as PyRun_String runs what it compiles.
+PyObject *run_code(const py::object &code, PyObject *globals, PyObject *locals) {
+    if (PySys_Audit("exec", "O", code.ptr()) < 0) {
+        return nullptr;
+    }
+    return PyEval_EvalCode(code.ptr(), globals, locals);
+}
+
+// Requires the GIL. The arguments are passed from the decoded list itself:
+// no tuple is built.
 py::object run_call(const py::tuple &req) {
     if (req.size() != 4) {
         throw py::value_error("call request must be {Module, Function, Args, Kwargs}");
     }
-    py::object module = import_module(req[0]);
-    py::object function = module.attr(req[1]);
-    py::handle arg_list = req[2];
-    py::tuple args = PyList_CheckExact(arg_list.ptr())
-                         ? py::reinterpret_steal<py::tuple>(PyList_AsTuple(arg_list.ptr()))
-                         : py::tuple(py::reinterpret_borrow<py::object>(arg_list));
-    if (!args) {
-        throw py::error_already_set();
+    PyObject *items = req.ptr();
+    py::object function = find_function(PyTuple_GET_ITEM(items, 0), PyTuple_GET_ITEM(items, 1));
+    PyObject *arg_list = PyTuple_GET_ITEM(items, 2);
+    py::object args;
+    if (PyList_CheckExact(arg_list)) {
+        // Out of the collector's sight (gc.get_objects()), so that no Python
+        // code can change it under the call. It can be in no reference cycle.
+        PyObject_GC_UnTrack(arg_list);
+    } else {
+        // An argument sequence of another type, converted as tuple(Args) converts it.
+        args = py::tuple(py::reinterpret_borrow<py::object>(arg_list));
+        arg_list = args.ptr();
+    }
+    PyObject *kw = PyTuple_GET_ITEM(items, 3);
+    py::object kw_dict;
+    if (!PyDict_Check(kw)) {
+        kw_dict = py::dict(py::reinterpret_borrow<py::object>(kw));
+        kw = kw_dict.ptr();
     }
     // No keyword dict at all for the common call without keywords.
-    py::dict kwargs(req[3]);
-    PyObject *result = PyObject_Call(
-        function.ptr(), args.ptr(), PyDict_GET_SIZE(kwargs.ptr()) != 0 ? kwargs.ptr() : nullptr);
+    PyObject *const *argv = PySequence_Fast_ITEMS(arg_list);
+    std::size_t argc = std::size_t(PySequence_Fast_GET_SIZE(arg_list));
+    PyObject *result = PyObject_VectorcallDict(
+        function.ptr(), argv, argc, PyDict_GET_SIZE(kw) != 0 ? kw : nullptr);
     if (result == nullptr) {
         throw py::error_already_set();
     }
@@ -77,12 +132,13 @@ py::object run_eval(const py::tuple &req) {
     if (req.size() != 2) {
         throw py::value_error("eval request must be {Code, Locals}");
     }
-    std::string code = py::str(req[0]);
+    py::str source(req[0]);
     py::dict locals;
     if (!req[1].is_none()) {
         locals = py::dict(req[1]);
     }
-    PyObject *r = PyRun_String(code.c_str(), Py_eval_input, main_globals().ptr(), locals.ptr());
+    py::object code = compiled_code(source, Py_eval_input);
+    PyObject *r = run_code(code, main_globals().ptr(), locals.ptr());
     if (r == nullptr) {
         throw py::error_already_set();
     }
@@ -91,9 +147,10 @@ py::object run_eval(const py::tuple &req) {
 
 // Requires the GIL. Runs statements in __main__, so their names stay defined.
 py::object run_exec(const py::object &code_obj) {
-    std::string code = py::str(code_obj);
+    py::str source(code_obj);
+    py::object code = compiled_code(source, Py_file_input);
     py::dict globals = main_globals();
-    PyObject *r = PyRun_String(code.c_str(), Py_file_input, globals.ptr(), globals.ptr());
+    PyObject *r = run_code(code, globals.ptr(), globals.ptr());
     if (r == nullptr) {
         throw py::error_already_set();
     }
@@ -157,9 +214,10 @@ void reply_cancelled(const frame_header &request, frame_writer &out) {
 }
 
 void run_request(const frame &request, frame_writer &out) {
-    term_buffer reply({frame_kind::reply, request.header.channel, request.header.ref});
+    reply_buffer buffer({frame_kind::reply, request.header.channel, request.header.ref});
+    term_buffer &reply = *buffer;
     {
-        py::gil_scoped_acquire gil;
+        gil_hold gil;
         try {
             request_scope scope(request.header.ref);
             if (scope.cancelled_early()) {

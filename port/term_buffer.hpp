@@ -25,6 +25,16 @@ public:
 
     ei_x_buff *get() { return &x_; }
 
+    // Starts another frame in the same storage (no allocation): for a buffer
+    // reused from one request to the next.
+    void restart(const frame_header &header) {
+        header_ = header;
+        reset_term();
+    }
+
+    // Bytes allocated, for a caller that keeps a buffer but not a huge one.
+    std::size_t capacity() const { return std::size_t(x_.buffsz); }
+
     // Drops the term written so far (keeps the header) so an error can be encoded instead.
     void reset_term() {
         x_.index = int(length_prefix_size + header_size);

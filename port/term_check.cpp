@@ -14,6 +14,36 @@ struct level {
     std::size_t end;
 };
 
+// The nesting levels being read: the first 32 in place, so checking a
+// usual term allocates nothing; deeper ones on the heap.
+class level_stack {
+public:
+    explicit level_stack(level first) { push_back(first); }
+    bool empty() const { return size_ == 0; }
+    std::size_t size() const { return size_; }
+    level &back() { return size_ <= in_place ? near_[size_ - 1] : far_[size_ - 1 - in_place]; }
+    void push_back(level l) {
+        if (size_ < in_place) {
+            near_[size_] = l;
+        } else {
+            far_.push_back(l);
+        }
+        ++size_;
+    }
+    void pop_back() {
+        --size_;
+        if (size_ >= in_place) {
+            far_.pop_back();
+        }
+    }
+
+private:
+    static constexpr std::size_t in_place = 32;
+    level near_[in_place];
+    std::vector<level> far_;
+    std::size_t size_ = 0;
+};
+
 class scanner {
 public:
     scanner(const char *data, std::size_t size, std::size_t max_depth)
@@ -26,7 +56,7 @@ public:
         }
         pos_ = 1;
         // Each entry counts the terms still to read at one nesting level.
-        std::vector<level> stack{{1, 0}};
+        level_stack stack({1, 0});
         while (!stack.empty()) {
             if (stack.back().left == 0) {
                 // A fun's free variables must end exactly where its Size says.

@@ -6,6 +6,7 @@
 #include "term_buffer.hpp"
 
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -16,8 +17,33 @@ namespace {
 
 // ---- Python -> ETF -------------------------------------------------------
 
+// name is valid UTF-8 of at most 255 characters: written as ei writes it
+// (SMALL_ATOM_UTF8_EXT, or ATOM_UTF8_EXT past 255 bytes) without ei's
+// re-encoding pass.
 void encode_atom(ei_x_buff *x, const char *name, std::size_t len) {
-    ei_check(ei_x_encode_atom_len_as(x, name, int(len), ERLANG_UTF8, ERLANG_UTF8), "atom");
+    if (len <= 255) {
+        char head[2] = {char(ERL_SMALL_ATOM_UTF8_EXT), char(len)};
+        ei_check(ei_x_append_buf(x, head, 2), "atom");
+    } else {
+        char head[3] = {char(ERL_ATOM_UTF8_EXT), char(len >> 8), char(len & 0xff)};
+        ei_check(ei_x_append_buf(x, head, 3), "atom");
+    }
+    ei_check(ei_x_append_buf(x, name, int(len)), "atom");
+}
+
+// The bytes ei_x_encode_longlong writes (SMALL_INTEGER_EXT, INTEGER_EXT or
+// a SMALL_BIG_EXT), the first two in one append and no sizing pass.
+void encode_longlong(ei_x_buff *x, long long v) {
+    if (v >= 0 && v <= 255) {
+        char b[2] = {char(ERL_SMALL_INTEGER_EXT), char(v)};
+        ei_check(ei_x_append_buf(x, b, 2), "integer");
+    } else if (v >= -(1LL << 27) && v < (1LL << 27)) { // ei's own INTEGER_EXT range
+        auto u = static_cast<std::uint32_t>(v);
+        char b[5] = {char(ERL_INTEGER_EXT), char(u >> 24), char(u >> 16), char(u >> 8), char(u)};
+        ei_check(ei_x_append_buf(x, b, 5), "integer");
+    } else {
+        ei_check(ei_x_encode_longlong(x, v), "integer");
+    }
 }
 
 void encode_binary(ei_x_buff *x, const char *data, std::size_t len) {
@@ -35,7 +61,7 @@ void encode_int(ei_x_buff *x, PyObject *o) {
         if (v == -1 && PyErr_Occurred()) {
             throw py::error_already_set();
         }
-        ei_check(ei_x_encode_longlong(x, v), "integer");
+        encode_longlong(x, v);
         return;
     }
     // A bignum: sign byte and little-endian magnitude, as SMALL_BIG_EXT or LARGE_BIG_EXT.

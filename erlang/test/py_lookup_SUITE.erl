@@ -1,0 +1,156 @@
+%% @doc The port's lookup caches never show stale state: py:call sees a
+%% function reassigned, a module reloaded or replaced in sys.modules at once,
+%% and eval/exec of a source run again (its compiled code is kept) still
+%% evaluates against the names and locals of the moment.
+-module(py_lookup_SUITE).
+
+-include_lib("common_test/include/ct.hrl").
+
+-export([all/0, init_per_suite/1, end_per_suite/1]).
+-export([reassigned_function_is_called/1,
+         module_replaced_in_sys_modules_is_used/1,
+         module_removed_from_sys_modules_is_imported_again/1,
+         reloaded_module_gives_new_code/1,
+         module_getattr_and_non_module_entries_work/1,
+         dunder_names_go_through_getattr/1,
+         repeated_eval_sees_current_names_and_locals/1,
+         repeated_exec_runs_each_time/1,
+         syntax_error_is_reported_every_time/1,
+         many_sources_evict_and_recompile/1]).
+
+all() ->
+    [reassigned_function_is_called,
+     module_replaced_in_sys_modules_is_used,
+     module_removed_from_sys_modules_is_imported_again,
+     reloaded_module_gives_new_code,
+     module_getattr_and_non_module_entries_work,
+     dunder_names_go_through_getattr,
+     repeated_eval_sees_current_names_and_locals,
+     repeated_exec_runs_each_time,
+     syntax_error_is_reported_every_time,
+     many_sources_evict_and_recompile].
+
+init_per_suite(Config) ->
+    ok = application:load(erlang_python),
+    ok = application:set_env(erlang_python, python_path, [?config(priv_dir, Config)]),
+    {ok, _} = application:ensure_all_started(erlang_python),
+    Config.
+
+end_per_suite(_Config) ->
+    _ = application:stop(erlang_python),
+    ok.
+
+%% A module made in memory and put in sys.modules as `Name'.
+new_module(Name, Body) ->
+    ok = py:exec(iolist_to_binary(
+                   ["import sys, types\n",
+                    "_m = types.ModuleType('", Name, "')\n",
+                    "exec(", quote(Body), ", _m.__dict__)\n",
+                    "sys.modules['", Name, "'] = _m\n"])).
+
+quote(Text) -> io_lib:format("~p", [binary_to_list(iolist_to_binary(Text))]).
+
+reassigned_function_is_called(_Config) ->
+    ok = new_module("lookup_a", "def f(x):\n    return x + 1\n"),
+    {ok, 2} = py:call(lookup_a, f, [1]),
+    {ok, 2} = py:call(lookup_a, f, [1]),
+    ok = py:exec(<<"sys.modules['lookup_a'].f = lambda x: x * 10">>),
+    {ok, 10} = py:call(lookup_a, f, [1]),
+    ok = py:exec(<<"del sys.modules['lookup_a'].f">>),
+    {error, {'AttributeError', _}} = py:call(lookup_a, f, [1]).
+
+module_replaced_in_sys_modules_is_used(_Config) ->
+    ok = new_module("lookup_b", "def f():\n    return 'first'\n"),
+    {ok, <<"first">>} = py:call(lookup_b, f, []),
+    ok = new_module("lookup_b", "def f():\n    return 'second'\n"),
+    {ok, <<"second">>} = py:call(lookup_b, f, []).
+
+module_removed_from_sys_modules_is_imported_again(Config) ->
+    write_module(Config, "lookup_file", "def f():\n    return 1\n"),
+    {ok, 1} = py:call(lookup_file, f, []),
+    ok = py:exec(<<"del sys.modules['lookup_file']">>),
+    write_module(Config, "lookup_file", "def f():\n    return 22\n"),
+    {ok, 22} = py:call(lookup_file, f, []),
+    ok = py:exec(<<"sys.modules.pop('lookup_c', None)">>),
+    {error, {'ModuleNotFoundError', _}} = py:call(lookup_c, f, []),
+    ok = new_module("lookup_c", "def f():\n    return 'c'\n"),
+    {ok, <<"c">>} = py:call(lookup_c, f, []),
+    ok = py:exec(<<"del sys.modules['lookup_c']">>),
+    {error, {'ModuleNotFoundError', _}} = py:call(lookup_c, f, []).
+
+reloaded_module_gives_new_code(Config) ->
+    write_module(Config, "lookup_reload", "def f():\n    return 'old'\n"),
+    {ok, <<"old">>} = py:call(lookup_reload, f, []),
+    write_module(Config, "lookup_reload", "def f():\n    return 'new code'\n"),
+    ok = py:exec(<<"import importlib, lookup_reload; importlib.reload(lookup_reload)">>),
+    {ok, <<"new code">>} = py:call(lookup_reload, f, []).
+
+module_getattr_and_non_module_entries_work(_Config) ->
+    %% A module-level __getattr__ (PEP 562) answers names its dict lacks.
+    ok = new_module("lookup_d", "def __getattr__(name):\n    return lambda: 'via ' + name\n"),
+    {ok, <<"via g">>} = py:call(lookup_d, g, []),
+    %% Anything can stand in sys.modules; its attributes are looked up on it.
+    ok = py:exec(<<"sys.modules['lookup_e'] = types.SimpleNamespace(f=lambda: 'ns')">>),
+    {ok, <<"ns">>} = py:call(lookup_e, f, []),
+    ok = py:exec(<<"sys.modules['lookup_e'].f = lambda: 'ns2'">>),
+    {ok, <<"ns2">>} = py:call(lookup_e, f, []),
+    %% A module whose class was changed to one with a property.
+    ok = new_module("lookup_f",
+                    "import sys, types\n"
+                    "class M(types.ModuleType):\n"
+                    "    @property\n"
+                    "    def f(self):\n"
+                    "        return lambda: 'property'\n"),
+    ok = py:exec(<<"sys.modules['lookup_f'].__dict__['f'] = lambda: 'dict'\n"
+                   "sys.modules['lookup_f'].__class__ = sys.modules['lookup_f'].M">>),
+    {ok, <<"property">>} = py:call(lookup_f, f, []).
+
+dunder_names_go_through_getattr(_Config) ->
+    %% Dunder names are left to getattr (the module type's own attributes
+    %% win over the module's dict there); a function named like one is found.
+    ok = new_module("lookup_g", "def __call_me__():\n    return 'dunder'\n"),
+    {ok, <<"dunder">>} = py:call(lookup_g, '__call_me__', []),
+    {ok, <<"lookup_g">>} = py:eval(<<"sys.modules['lookup_g'].__name__">>).
+
+repeated_eval_sees_current_names_and_locals(_Config) ->
+    ok = py:exec(<<"lookup_x = 1">>),
+    {ok, 2} = py:eval(<<"lookup_x + 1">>),
+    ok = py:exec(<<"lookup_x = 41">>),
+    {ok, 42} = py:eval(<<"lookup_x + 1">>),
+    {ok, 3} = py:eval(<<"lookup_y * 3">>, #{lookup_y => 1}),
+    {ok, 6} = py:eval(<<"lookup_y * 3">>, #{lookup_y => 2}),
+    {error, {'NameError', _}} = py:eval(<<"lookup_y * 3">>).
+
+repeated_exec_runs_each_time(_Config) ->
+    ok = py:exec(<<"lookup_n = 0">>),
+    [ok = py:exec(<<"lookup_n += 1">>) || _ <- lists:seq(1, 5)],
+    {ok, 5} = py:eval(<<"lookup_n">>),
+    %% A function defined twice by the same source is a new function each time.
+    ok = py:exec(<<"def lookup_fn():\n    return lookup_n\nlookup_fns = [lookup_fn]">>),
+    ok = py:exec(<<"lookup_first = lookup_fns[0]">>),
+    ok = py:exec(<<"def lookup_fn():\n    return lookup_n\nlookup_fns = [lookup_fn]">>),
+    {ok, false} = py:eval(<<"lookup_first is lookup_fns[0]">>).
+
+syntax_error_is_reported_every_time(_Config) ->
+    {error, {'SyntaxError', _}} = py:eval(<<"1 +">>),
+    {error, {'SyntaxError', _}} = py:eval(<<"1 +">>),
+    {error, {'SyntaxError', _}} = py:exec(<<"def (:">>),
+    {error, {'SyntaxError', _}} = py:exec(<<"def (:">>),
+    %% eval and exec of the same text are compiled apart.
+    ok = py:exec(<<"lookup_z = 5">>),
+    {error, {'SyntaxError', _}} = py:eval(<<"lookup_z = 5">>).
+
+many_sources_evict_and_recompile(_Config) ->
+    Sources = [{N, iolist_to_binary(["lookup_x * 0 + ", integer_to_list(N)])}
+               || N <- lists:seq(1, 400)],
+    [{ok, N} = py:eval(S) || _ <- [1, 2], {N, S} <- Sources],
+    [{ok, N} = py:eval(S) || {N, S} <- lists:reverse(Sources)],
+    %% A source too long to be kept still runs, every time.
+    Long = iolist_to_binary(["len('", lists:duplicate(20000, $a), "')"]),
+    {ok, 20000} = py:eval(Long),
+    {ok, 20000} = py:eval(Long).
+
+write_module(Config, Name, Text) ->
+    File = filename:join(?config(priv_dir, Config), Name ++ ".py"),
+    ok = file:write_file(File, Text),
+    ok = py:exec(<<"import importlib; importlib.invalidate_caches()">>).

@@ -1,0 +1,111 @@
+// Finds the module and function a request names, without the import machinery on the hot path.
+#include "module_lookup.hpp"
+
+namespace erlang_python {
+namespace {
+
+// {name: module} of the modules PyImport_GetModule has returned. It waits
+// for a module that another thread is still importing (its __spec__ says
+// `_initializing`) and checks that through two attribute lookups per call;
+// a module it returned once is complete for good, so a module found in
+// sys.modules that is the same object as the one remembered needs neither.
+// Holds a module removed from sys.modules until the name is looked up again.
+PyObject *complete_modules = nullptr;
+constexpr Py_ssize_t max_remembered = 4096;
+
+// Requires the GIL. A new reference, or null (with an exception set).
+PyObject *slow_module(PyObject *name) {
+    PyObject *m = PyImport_GetModule(name);
+    if (m == nullptr) {
+        if (PyErr_Occurred()) {
+            return nullptr;
+        }
+        m = PyImport_Import(name);
+        if (m == nullptr) {
+            return nullptr;
+        }
+    }
+    if (!PyUnicode_CheckExact(name)) {
+        return m;
+    }
+    if (complete_modules == nullptr) {
+        complete_modules = PyDict_New();
+        if (complete_modules == nullptr) {
+            Py_DECREF(m);
+            return nullptr;
+        }
+    }
+    if (PyDict_GET_SIZE(complete_modules) >= max_remembered) {
+        PyDict_Clear(complete_modules);
+    }
+    if (PyDict_SetItem(complete_modules, name, m) != 0) {
+        Py_DECREF(m);
+        return nullptr;
+    }
+    return m;
+}
+
+// Requires the GIL. A borrowed reference to a remembered module that is
+// still the one in sys.modules, or null (maybe with an exception set).
+PyObject *known_module(PyObject *name) {
+    if (complete_modules == nullptr || !PyUnicode_CheckExact(name)) {
+        return nullptr;
+    }
+    PyObject *modules = PyImport_GetModuleDict();
+    if (modules == nullptr || !PyDict_CheckExact(modules)) {
+        return nullptr;
+    }
+    PyObject *m = PyDict_GetItemWithError(modules, name);
+    if (m == nullptr) {
+        return nullptr;
+    }
+    PyObject *known = PyDict_GetItemWithError(complete_modules, name);
+    return known == m ? m : nullptr;
+}
+
+// Data descriptors of the module type (__dict__, __class__, __annotations__,
+// ...) win over the module's __dict__ in getattr: leave dunder names to it.
+bool dunder(PyObject *name) {
+    Py_ssize_t n = PyUnicode_GET_LENGTH(name);
+    return n >= 2 && PyUnicode_READ_CHAR(name, 0) == '_' && PyUnicode_READ_CHAR(name, 1) == '_';
+}
+
+} // namespace
+
+py::object find_module(py::handle name) {
+    if (PyObject *m = known_module(name.ptr())) {
+        return py::reinterpret_borrow<py::object>(m);
+    }
+    if (PyErr_Occurred()) {
+        throw py::error_already_set();
+    }
+    PyObject *m = slow_module(name.ptr());
+    if (m == nullptr) {
+        throw py::error_already_set();
+    }
+    return py::reinterpret_steal<py::object>(m);
+}
+
+py::object find_function(py::handle module, py::handle function) {
+    PyObject *m = known_module(module.ptr());
+    PyObject *f = function.ptr();
+    if (m != nullptr && PyModule_CheckExact(m) && PyUnicode_CheckExact(f) && !dunder(f)) {
+        PyObject *found = PyDict_GetItemWithError(PyModule_GetDict(m), f);
+        if (found != nullptr) {
+            return py::reinterpret_borrow<py::object>(found);
+        }
+    }
+    if (PyErr_Occurred()) {
+        throw py::error_already_set();
+    }
+    py::object mod = find_module(module);
+    PyObject *r = PyObject_GetAttr(mod.ptr(), f);
+    if (r == nullptr) {
+        throw py::error_already_set();
+    }
+    return py::reinterpret_steal<py::object>(r);
+}
+
+void release_module_lookup() { Py_CLEAR(complete_modules); }
+
+} // namespace erlang_python
