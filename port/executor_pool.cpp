@@ -40,6 +40,8 @@ thread_local char thread_tag;
 const void *self() { return &thread_tag; }
 // Set on the pool's own threads: they come back for a reading they own.
 thread_local bool pool_thread = false;
+// This thread holds its replies back in the writer (see lead()).
+thread_local bool holding_replies = false;
 
 // The pool that threads leaving the process must tell, under its own lock
 // so that the pool cannot go away meanwhile. Leaked: threads may exit late.
@@ -235,15 +237,45 @@ void executor_pool::enqueue(frame &&f) {
     wake_or_grow();
 }
 
+void executor_pool::hold_replies() {
+    if (!holding_replies) {
+        holding_replies = true;
+        writer_.hold();
+    }
+}
+
+void executor_pool::release_replies() {
+    if (!holding_replies) {
+        return;
+    }
+    holding_replies = false;
+    try {
+        writer_.release();
+    } catch (const std::exception &e) {
+        diag("%s", e.what()); // only writing can fail: Erlang has gone away
+        std::_Exit(4);
+    }
+}
+
+// While further whole frames are already buffered, the leader holds its
+// replies back and sends them together once the buffer runs dry (one write
+// for the batch, not one per request). A held reply never waits for
+// anything but the requests of its batch: the hold ends before this thread
+// blocks (reading the pipe, erlang.call, time.sleep through ensure_reader)
+// and when it gives the reading up; the watch flushes it meanwhile too.
 void executor_pool::lead(std::unique_lock<std::mutex> &lock) {
     for (;;) {
         lock.unlock();
+        if (holding_replies && !reader_.has_frame()) {
+            release_replies(); // the batch is done: its replies go out together
+        }
         std::optional<frame> f = read_frame();
         if (!f) {
             lock.lock();
             end_input(lock);
             return;
         }
+        const bool more = reader_.has_frame(); // read while this thread still reads
         const frame_header h = f->header;
         if (h.kind == frame_kind::result && h.channel != any_channel && h.ref != 0) {
             lock.lock();
@@ -253,6 +285,7 @@ void executor_pool::lead(std::unique_lock<std::mutex> &lock) {
                 park(followers_[0].thread);
                 lock.unlock();
                 route(std::move(*f));
+                release_replies();
                 lock.lock();
                 return;
             }
@@ -273,9 +306,15 @@ void executor_pool::lead(std::unique_lock<std::mutex> &lock) {
             hand_off(); // a thread waiting in erlang.call reads meanwhile
         }
         lock.unlock();
+        if (more) {
+            hold_replies();
+        }
         run(*f);
         lock.lock();
         if (!parked_ || parker_ != self()) {
+            lock.unlock();
+            release_replies();
+            lock.lock();
             return; // another thread took the reading over
         }
         unpark();
@@ -294,6 +333,7 @@ wake executor_pool::await_frame(channel &ch, std::uint64_t since) {
     if (!pool_thread) {
         exit_guard.armed = true; // it may come to own a parked reading
     }
+    release_replies(); // it may block: replies held back go out first
     bool offered = false; // the reading was handed to this thread
     for (;;) {
         std::unique_lock<std::mutex> lock(mutex_);
@@ -373,9 +413,20 @@ void executor_pool::wait_idle(std::unique_lock<std::mutex> &lock) {
     watching_ = true;
     bool was_parked = parked_;
     std::uint64_t seen = park_count_;
-    wake_.wait_for(lock, watch_period);
+    bool timed_out = wake_.wait_for(lock, watch_period) == std::cv_status::timeout;
     watching_ = false;
     --idle_;
+    if (timed_out && parked_) {
+        // A leader's request runs long: replies it holds back go out now.
+        lock.unlock();
+        try {
+            writer_.flush();
+        } catch (const std::exception &e) {
+            diag("%s", e.what());
+            std::_Exit(4);
+        }
+        lock.lock();
+    }
     if (parked_ && was_parked && park_count_ == seen) {
         takeover_ = true; // one request has held the reader for a whole period
     }
@@ -386,6 +437,7 @@ void executor_pool::wait_idle(std::unique_lock<std::mutex> &lock) {
 }
 
 void executor_pool::ensure_reader() {
+    release_replies(); // about to block: replies held back go out first
     if (!parked_flag_.load()) {
         return;
     }

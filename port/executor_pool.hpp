@@ -73,6 +73,10 @@ private:
     void lead(std::unique_lock<std::mutex> &lock);
     void wait_idle(std::unique_lock<std::mutex> &lock);
     void route(frame &&f);
+    // Without the lock: the calling thread's replies are held back in the
+    // writer / written out, with any others queued.
+    void hold_replies();
+    void release_replies();
     void run(const frame &f);
     // Reads the next frame; on end of input, ends it and returns nothing.
     std::optional<frame> read_frame();
