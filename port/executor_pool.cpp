@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <sched.h>
 
 namespace erlang_python {
 namespace {
@@ -42,6 +43,45 @@ const void *self() { return &thread_tag; }
 thread_local bool pool_thread = false;
 // This thread holds its replies back in the writer (see lead()).
 thread_local bool holding_replies = false;
+
+// While requests arrive in batches, the leading thread runs as SCHED_BATCH:
+// then its wake-up on new input does not preempt the Erlang VM when both
+// share a CPU, so the VM writes every caller's request before the port
+// reads them all in one go (one read, one write and one context switch per
+// batch instead of per request or two). A lone caller's requests arrive one
+// at a time: the thread goes back to SCHED_OTHER after `calm_batches` such
+// reads in a row, so single-call latency keeps the ordinary wake-up.
+class batch_scheduling {
+public:
+    // The leader read `frames` frames between two blocking reads.
+    void batch_done(std::size_t frames) {
+        if (frames >= 2) {
+            calm_ = 0;
+            set(true);
+        } else if (on_ && ++calm_ >= calm_batches) {
+            set(false);
+        }
+    }
+
+private:
+    static constexpr unsigned calm_batches = 8;
+
+    void set(bool on) {
+        if (on == on_) {
+            return;
+        }
+        sched_param param{};
+        // Failure (a sandbox forbidding it) only costs the optimization.
+        if (sched_setscheduler(0, on ? SCHED_BATCH : SCHED_OTHER, &param) == 0) {
+            on_ = on;
+        }
+        calm_ = 0;
+    }
+
+    bool on_ = false;
+    unsigned calm_ = 0;
+};
+thread_local batch_scheduling batching;
 
 // The pool that threads leaving the process must tell, under its own lock
 // so that the pool cannot go away meanwhile. Leaked: threads may exit late.
@@ -264,11 +304,18 @@ void executor_pool::release_replies() {
 // blocks (reading the pipe, erlang.call, time.sleep through ensure_reader)
 // and when it gives the reading up; the watch flushes it meanwhile too.
 void executor_pool::lead(std::unique_lock<std::mutex> &lock) {
+    std::size_t batch = 0; // frames read since the last blocking read
     for (;;) {
         lock.unlock();
-        if (holding_replies && !reader_.has_frame()) {
-            release_replies(); // the batch is done: its replies go out together
+        if (!reader_.has_frame()) {
+            // The batch is done: its replies go out together.
+            release_replies();
+            if (batch != 0) {
+                batching.batch_done(batch);
+            }
+            batch = 0;
         }
+        ++batch;
         std::optional<frame> f = read_frame();
         if (!f) {
             lock.lock();
