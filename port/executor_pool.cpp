@@ -50,7 +50,8 @@ thread_local bool holding_replies = false;
 // reads them all in one go (one read, one write and one context switch per
 // batch instead of per request or two). A lone caller's requests arrive one
 // at a time: the thread goes back to SCHED_OTHER after `calm_batches` such
-// reads in a row, so single-call latency keeps the ordinary wake-up.
+// reads in a row, so single-call latency keeps the ordinary wake-up; and
+// when it stops reading (only the reading thread batches).
 class batch_scheduling {
 public:
     // The leader read `frames` frames between two blocking reads.
@@ -62,6 +63,9 @@ public:
             set(false);
         }
     }
+    // The thread stops reading: only the reading thread batches (a watch or
+    // a takeover must still wake at once).
+    void stop() { set(false); }
 
 private:
     static constexpr unsigned calm_batches = 8;
@@ -304,6 +308,9 @@ void executor_pool::release_replies() {
 // blocks (reading the pipe, erlang.call, time.sleep through ensure_reader)
 // and when it gives the reading up; the watch flushes it meanwhile too.
 void executor_pool::lead(std::unique_lock<std::mutex> &lock) {
+    struct stop_batching {
+        ~stop_batching() { batching.stop(); }
+    } on_return;
     std::size_t batch = 0; // frames read since the last blocking read
     for (;;) {
         lock.unlock();
