@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <sched.h>
 
 namespace erlang_python {
 namespace {
@@ -40,6 +41,51 @@ thread_local char thread_tag;
 const void *self() { return &thread_tag; }
 // Set on the pool's own threads: they come back for a reading they own.
 thread_local bool pool_thread = false;
+// This thread holds its replies back in the writer (see lead()).
+thread_local bool holding_replies = false;
+
+// While requests arrive in batches, the leading thread runs as SCHED_BATCH:
+// then its wake-up on new input does not preempt the Erlang VM when both
+// share a CPU, so the VM writes every caller's request before the port
+// reads them all in one go (one read, one write and one context switch per
+// batch instead of per request or two). A lone caller's requests arrive one
+// at a time: the thread goes back to SCHED_OTHER after `calm_batches` such
+// reads in a row, so single-call latency keeps the ordinary wake-up; and
+// when it stops reading (only the reading thread batches).
+class batch_scheduling {
+public:
+    // The leader read `frames` frames between two blocking reads.
+    void batch_done(std::size_t frames) {
+        if (frames >= 2) {
+            calm_ = 0;
+            set(true);
+        } else if (on_ && ++calm_ >= calm_batches) {
+            set(false);
+        }
+    }
+    // The thread stops reading: only the reading thread batches (a watch or
+    // a takeover must still wake at once).
+    void stop() { set(false); }
+
+private:
+    static constexpr unsigned calm_batches = 8;
+
+    void set(bool on) {
+        if (on == on_) {
+            return;
+        }
+        sched_param param{};
+        // Failure (a sandbox forbidding it) only costs the optimization.
+        if (sched_setscheduler(0, on ? SCHED_BATCH : SCHED_OTHER, &param) == 0) {
+            on_ = on;
+        }
+        calm_ = 0;
+    }
+
+    bool on_ = false;
+    unsigned calm_ = 0;
+};
+thread_local batch_scheduling batching;
 
 // The pool that threads leaving the process must tell, under its own lock
 // so that the pool cannot go away meanwhile. Leaked: threads may exit late.
@@ -235,15 +281,55 @@ void executor_pool::enqueue(frame &&f) {
     wake_or_grow();
 }
 
+void executor_pool::hold_replies() {
+    if (!holding_replies) {
+        holding_replies = true;
+        writer_.hold();
+    }
+}
+
+void executor_pool::release_replies() {
+    if (!holding_replies) {
+        return;
+    }
+    holding_replies = false;
+    try {
+        writer_.release();
+    } catch (const std::exception &e) {
+        diag("%s", e.what()); // only writing can fail: Erlang has gone away
+        std::_Exit(4);
+    }
+}
+
+// While further whole frames are already buffered, the leader holds its
+// replies back and sends them together once the buffer runs dry (one write
+// for the batch, not one per request). A held reply never waits for
+// anything but the requests of its batch: the hold ends before this thread
+// blocks (reading the pipe, erlang.call, time.sleep through ensure_reader)
+// and when it gives the reading up; the watch flushes it meanwhile too.
 void executor_pool::lead(std::unique_lock<std::mutex> &lock) {
+    struct stop_batching {
+        ~stop_batching() { batching.stop(); }
+    } on_return;
+    std::size_t batch = 0; // frames read since the last blocking read
     for (;;) {
         lock.unlock();
+        if (!reader_.has_frame()) {
+            // The batch is done: its replies go out together.
+            release_replies();
+            if (batch != 0) {
+                batching.batch_done(batch);
+            }
+            batch = 0;
+        }
+        ++batch;
         std::optional<frame> f = read_frame();
         if (!f) {
             lock.lock();
             end_input(lock);
             return;
         }
+        const bool more = reader_.has_frame(); // read while this thread still reads
         const frame_header h = f->header;
         if (h.kind == frame_kind::result && h.channel != any_channel && h.ref != 0) {
             lock.lock();
@@ -253,6 +339,7 @@ void executor_pool::lead(std::unique_lock<std::mutex> &lock) {
                 park(followers_[0].thread);
                 lock.unlock();
                 route(std::move(*f));
+                release_replies();
                 lock.lock();
                 return;
             }
@@ -273,9 +360,15 @@ void executor_pool::lead(std::unique_lock<std::mutex> &lock) {
             hand_off(); // a thread waiting in erlang.call reads meanwhile
         }
         lock.unlock();
+        if (more) {
+            hold_replies();
+        }
         run(*f);
         lock.lock();
         if (!parked_ || parker_ != self()) {
+            lock.unlock();
+            release_replies();
+            lock.lock();
             return; // another thread took the reading over
         }
         unpark();
@@ -294,6 +387,7 @@ wake executor_pool::await_frame(channel &ch, std::uint64_t since) {
     if (!pool_thread) {
         exit_guard.armed = true; // it may come to own a parked reading
     }
+    release_replies(); // it may block: replies held back go out first
     bool offered = false; // the reading was handed to this thread
     for (;;) {
         std::unique_lock<std::mutex> lock(mutex_);
@@ -373,9 +467,20 @@ void executor_pool::wait_idle(std::unique_lock<std::mutex> &lock) {
     watching_ = true;
     bool was_parked = parked_;
     std::uint64_t seen = park_count_;
-    wake_.wait_for(lock, watch_period);
+    bool timed_out = wake_.wait_for(lock, watch_period) == std::cv_status::timeout;
     watching_ = false;
     --idle_;
+    if (timed_out && parked_) {
+        // A leader's request runs long: replies it holds back go out now.
+        lock.unlock();
+        try {
+            writer_.flush();
+        } catch (const std::exception &e) {
+            diag("%s", e.what());
+            std::_Exit(4);
+        }
+        lock.lock();
+    }
     if (parked_ && was_parked && park_count_ == seen) {
         takeover_ = true; // one request has held the reader for a whole period
     }
@@ -386,6 +491,7 @@ void executor_pool::wait_idle(std::unique_lock<std::mutex> &lock) {
 }
 
 void executor_pool::ensure_reader() {
+    release_replies(); // about to block: replies held back go out first
     if (!parked_flag_.load()) {
         return;
     }

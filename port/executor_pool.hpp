@@ -42,6 +42,12 @@ namespace erlang_python {
 // waiters never depend on a parked request. A leader that reads the result
 // of the only waiting erlang.call parks the reading for that thread and
 // goes idle: after one hand-off the waiter reads its results itself again.
+//
+// Batches: while more whole frames are buffered, the leader holds its
+// replies back in the writer and sends them in one write once the buffer
+// runs dry (or before it may block); while requests keep arriving in
+// batches it runs as SCHED_BATCH, so its wake-up does not preempt the
+// Erlang VM on a shared CPU and the next batch arrives whole.
 class executor_pool {
 public:
     // on_input_end runs once, on the reading thread, when stdin closes.
@@ -73,6 +79,10 @@ private:
     void lead(std::unique_lock<std::mutex> &lock);
     void wait_idle(std::unique_lock<std::mutex> &lock);
     void route(frame &&f);
+    // Without the lock: the calling thread's replies are held back in the
+    // writer / written out, with any others queued.
+    void hold_replies();
+    void release_replies();
     void run(const frame &f);
     // Reads the next frame; on end of input, ends it and returns nothing.
     std::optional<frame> read_frame();

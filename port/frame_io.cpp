@@ -6,6 +6,7 @@
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
+#include <array>
 #include <cstring>
 
 namespace erlang_python {
@@ -76,7 +77,20 @@ std::optional<frame> frame_reader::next() {
     }
 }
 
+bool frame_reader::has_frame() const {
+    return parse_frame(buffer_.data() + start_, end_ - start_, max_frame_).status
+           == parse_status::good;
+}
+
 frame_writer::frame_writer(boost::asio::io_context &io, int fd) : out_(io, fd) {}
+
+namespace {
+bool is_reply(const char *data, std::size_t size) {
+    return size > length_prefix_size
+           && static_cast<unsigned char>(data[length_prefix_size])
+                  == static_cast<unsigned char>(frame_kind::reply);
+}
+} // namespace
 
 void frame_writer::write_all(const char *data, std::size_t size) {
     boost::system::error_code ec;
@@ -86,23 +100,33 @@ void frame_writer::write_all(const char *data, std::size_t size) {
     }
 }
 
-void frame_writer::send(const char *data, std::size_t size) {
-    std::unique_lock<std::mutex> lock(mutex_);
-    if (writing_) {
-        pending_.append(data, size);
+void frame_writer::write_all(const std::string &queued, const char *data, std::size_t size) {
+    if (queued.empty()) {
+        write_all(data, size);
         return;
     }
-    writing_ = true;
-    lock.unlock();
+    // Queued frames first, then this one: one writev, no copy.
+    std::array<boost::asio::const_buffer, 2> buffers{boost::asio::buffer(queued),
+                                                     boost::asio::buffer(data, size)};
+    boost::system::error_code ec;
+    boost::asio::write(out_, buffers, ec);
+    if (ec) {
+        throw std::runtime_error("writing to Erlang failed: " + ec.message());
+    }
+}
+
+void frame_writer::drain(std::unique_lock<std::mutex> &lock) {
     try {
-        write_all(data, size);
-        lock.lock();
         while (!pending_.empty()) {
             std::string batch;
             batch.swap(pending_);
             lock.unlock();
             write_all(batch.data(), batch.size());
             lock.lock();
+            if (pending_.empty()) {
+                batch.clear();
+                pending_.swap(batch); // keeps the capacity for the next batch
+            }
         }
         writing_ = false;
     } catch (...) {
@@ -112,6 +136,57 @@ void frame_writer::send(const char *data, std::size_t size) {
         writing_ = false;
         throw;
     }
+}
+
+void frame_writer::send(const char *data, std::size_t size) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (writing_ || (is_reply(data, size) && holder_ == std::this_thread::get_id())) {
+        pending_.append(data, size);
+        return;
+    }
+    writing_ = true;
+    std::string queued;
+    queued.swap(pending_);
+    lock.unlock();
+    try {
+        write_all(queued, data, size);
+    } catch (...) {
+        lock.lock();
+        writing_ = false;
+        throw;
+    }
+    lock.lock();
+    if (pending_.empty()) {
+        queued.clear();
+        pending_.swap(queued);
+    }
+    drain(lock);
+}
+
+void frame_writer::hold() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    holder_ = std::this_thread::get_id();
+}
+
+void frame_writer::release() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (holder_ == std::this_thread::get_id()) {
+        holder_ = std::thread::id();
+    }
+    if (writing_ || pending_.empty()) {
+        return; // the thread writing now takes the queue with it
+    }
+    writing_ = true;
+    drain(lock);
+}
+
+void frame_writer::flush() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (writing_ || pending_.empty()) {
+        return;
+    }
+    writing_ = true;
+    drain(lock);
 }
 
 } // namespace erlang_python

@@ -10,6 +10,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace erlang_python {
@@ -29,6 +30,9 @@ public:
     // Blocks until a whole frame has arrived. Returns nothing on a clean
     // end of input; throws protocol_error on a corrupt or truncated stream.
     std::optional<frame> next();
+    // True when next() would return a whole frame without reading: another
+    // frame is already buffered.
+    bool has_frame() const;
 
 private:
     std::size_t fill(char *at, std::size_t room); // 0 on end of input
@@ -43,24 +47,45 @@ private:
 // Writes frames to the protocol output from any thread. A thread that finds
 // another one writing leaves its frame behind and returns; the writing
 // thread sends everything queued in one go (coalesced replies).
+//
+// One thread at a time may also hold its replies back: while it holds,
+// its `reply` frames are queued, not written, until it releases (the
+// executor pool's leader holds while it runs a batch of requests that are
+// already buffered, so the batch's replies go out in one write). Any other
+// frame, from any thread, is written at once and takes the queued ones with
+// it.
 class frame_writer {
 public:
     frame_writer(boost::asio::io_context &io, int fd);
 
-    // Call without the GIL: may block while the pipe is full.
+    // Call without the GIL: may block while the pipe is full. `data` holds
+    // whole frames.
     void send(const char *data, std::size_t size);
     void send(term_buffer &frame) {
         const char *data = frame.finish();
         send(data, frame.size());
     }
+    // The calling thread's replies are queued from now on, until release().
+    void hold();
+    // Without the GIL: ends the calling thread's hold and writes whatever
+    // is queued.
+    void release();
+    // Without the GIL, any thread: writes whatever is queued now (a hold
+    // stays in place).
+    void flush();
 
 private:
     void write_all(const char *data, std::size_t size);
+    void write_all(const std::string &queued, const char *data, std::size_t size);
+    // Called with the lock held and writing_ set by this thread: writes
+    // what is queued until nothing is, then clears writing_.
+    void drain(std::unique_lock<std::mutex> &lock);
 
     boost::asio::posix::stream_descriptor out_;
     std::mutex mutex_;
     std::string pending_;
     bool writing_ = false;
+    std::thread::id holder_; // a thread holding its replies back, or none
 };
 
 } // namespace erlang_python

@@ -73,10 +73,13 @@ all() ->
 %% module (loaded by the first ct:pal; its atoms, such as
 %% 'multiple cases running', showed up in the first case) and
 %% erlang:memory/0, whose first call in a node names ERTS's allocators
-%% (~300 atoms: driver_alloc, ll_alloc, ...).
+%% (~300 atoms: driver_alloc, ll_alloc, ...). And `sys': the coordinator is a
+%% special process, and the first system message it handles loads `sys'
+%% (30 atoms: do_get_state, suspend_loop_hib, ...), at a time that depends
+%% on scheduling.
 init_per_suite(Config) ->
     [{module, _} = code:ensure_loaded(M)
-     || M <- [ct, peer, py, py_app, py_sup, py_registry, py_coordinator, py_handler,
+     || M <- [ct, peer, sys, py, py_app, py_sup, py_registry, py_coordinator, py_handler,
               py_protocol, py_errors, py_output, logger_filters]],
     ct:pal("erlang:memory() at the start: ~p", [erlang:memory()]),
     ok = fresh_start([], Config),

@@ -24,7 +24,8 @@
          attribute_syntax_calls_erlang/1,
          cpu_thread_runs_while_another_waits/1,
          handlers_are_reused_across_rounds/1,
-         requests_served_while_a_reading_thread_stays_away/1]).
+         requests_served_while_a_reading_thread_stays_away/1,
+         quick_replies_do_not_wait_for_slow_requests_of_their_batch/1]).
 
 %% Registered as Erlang functions (by module and name).
 -export([double_it/1, add_one/1, my_function/1, maybe_fail/1, step/1, slow/1,
@@ -51,7 +52,8 @@ all() ->
      attribute_syntax_calls_erlang,
      cpu_thread_runs_while_another_waits,
      handlers_are_reused_across_rounds,
-     requests_served_while_a_reading_thread_stays_away].
+     requests_served_while_a_reading_thread_stays_away,
+     quick_replies_do_not_wait_for_slow_requests_of_their_batch].
 
 init_per_suite(Config) ->
     %% Loaded first: python_path set before the load would be overwritten by
@@ -281,6 +283,33 @@ requests_served_while_a_reading_thread_stays_away(_Config) ->
              end || _ <- lists:seq(1, 10)],
     ct:pal("py:call latencies (ms) while the thread stays away: ~p", [Times]),
     true = lists:max(Times) < 500.
+
+%% The port holds a batch's replies back until the batch is done: a quick
+%% call read together with one that sleeps or computes for a second must
+%% still be answered at once (the hold ends when a request blocks, and the
+%% watch flushes it while one computes).
+quick_replies_do_not_wait_for_slow_requests_of_their_batch(_Config) ->
+    %% Each round sends a quick call and a slow one at once, so that the
+    %% port often reads both together.
+    Times = [quick_beside(Slow) || _ <- lists:seq(1, 10),
+                                   Slow <- [{time, sleep}, {?FIXTURE, busy}]],
+    ct:pal("quick py:call latencies (ms) beside slow requests: ~p", [Times]),
+    true = lists:max(Times) < 250.
+
+%% Milliseconds a quick call took while a 0.4 s call {M, F} was sent with it.
+quick_beside({M, F}) ->
+    Test = self(),
+    Slow = spawn_link(fun() -> receive go -> ok end, Test ! {slow, py:call(M, F, [0.4])} end),
+    Quick = spawn_link(fun() ->
+                receive go -> ok end,
+                {Us, {ok, 3}} = timer:tc(fun() -> py:call(operator, add, [1, 2]) end),
+                Test ! {quick, Us div 1000}
+            end),
+    Quick ! go,
+    Slow ! go,
+    T = receive {quick, Ms} -> Ms after 10000 -> ct:fail(quick_call_stuck) end,
+    receive {slow, {ok, _}} -> ok after 10000 -> ct:fail(slow_call_stuck) end,
+    T.
 
 cpu_thread_runs_while_another_waits(_Config) ->
     {ok, {{slept, 300}, Iterations, Waited}} =

@@ -308,3 +308,12 @@ def call_then_stay_away(test, calls, seconds):
 
     threading.Thread(target=run, daemon=True).start()
     return "started"
+
+
+def busy(seconds):
+    """Computes for `seconds` without blocking (no sleep, no erlang.call)."""
+    end = time.monotonic() + seconds
+    n = 0
+    while time.monotonic() < end:
+        n += 1
+    return n
