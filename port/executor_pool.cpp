@@ -35,6 +35,8 @@ private:
 // the reading over (when the request blocks somewhere ensure_reader() is
 // not called, or simply runs long).
 constexpr std::chrono::milliseconds watch_period{5};
+// Watch periods with nothing parked before the watch goes dormant (100 ms).
+constexpr unsigned dormant_after = 20;
 
 // Identifies the calling thread as the owner of a parked reading.
 thread_local char thread_tag;
@@ -239,6 +241,13 @@ void executor_pool::park(const void *owner) {
     takeover_ = false;
     parker_ = owner;
     ++park_count_;
+    if (dormant_) {
+        // The first park after a quiet spell: the watch starts again. All
+        // idle threads wake (notify_one could reach one that is not the
+        // watch); this happens once per quiet spell, not per request.
+        dormant_ = false;
+        wake_.notify_all();
+    }
 }
 
 void executor_pool::unpark() {
@@ -465,11 +474,25 @@ void executor_pool::wait_idle(std::unique_lock<std::mutex> &lock) {
         return;
     }
     watching_ = true;
+    if (!parked_ && quiet_periods_ >= dormant_after) {
+        dormant_ = true;
+        wake_.wait(lock); // until park() or other work for an idle thread
+        dormant_ = false;
+        quiet_periods_ = 0;
+        watching_ = false;
+        --idle_;
+        return; // the caller looks for work, then watches again
+    }
     bool was_parked = parked_;
     std::uint64_t seen = park_count_;
     bool timed_out = wake_.wait_for(lock, watch_period) == std::cv_status::timeout;
     watching_ = false;
     --idle_;
+    if (timed_out && !parked_ && !was_parked && park_count_ == seen) {
+        ++quiet_periods_;
+    } else {
+        quiet_periods_ = 0;
+    }
     if (timed_out && parked_) {
         // A leader's request runs long: replies it holds back go out now.
         lock.unlock();

@@ -126,6 +126,10 @@ private:
     std::uint64_t park_count_ = 0;
     bool takeover_ = false;    // an idle thread must take the parked reading over
     bool watching_ = false;    // an idle thread waits with a timeout, as the watch
+    // The watch sleeps without a timeout once nothing has been parked for a
+    // while (an idle port does not wake every watch period); park() wakes it.
+    bool dormant_ = false;
+    unsigned quiet_periods_ = 0;
     bool input_ended_ = false;
 };
 
