@@ -43,23 +43,23 @@ std::string frame_of(frame_kind kind, ref_id ref) {
     return encode_frame({kind, 1, ref}, small_body);
 }
 
-} // namespace
-
-TEST_CASE("frame_writer writes at once without a hold", "[frame_writer]") {
+// A writer on a fresh pipe, and two reply frames to send through it.
+struct writer_fixture {
     boost::asio::io_context io;
     test_pipe p;
-    frame_writer w(io, p.fds[1]);
+    frame_writer w{io, p.fds[1]};
     std::string a = frame_of(frame_kind::reply, 1);
+    std::string b = frame_of(frame_kind::reply, 2);
+};
+
+} // namespace
+
+TEST_CASE_METHOD(writer_fixture, "frame_writer writes at once without a hold", "[frame_writer]") {
     w.send(a.data(), a.size());
     CHECK(p.drain() == a);
 }
 
-TEST_CASE("frame_writer holds the holder's replies until release", "[frame_writer]") {
-    boost::asio::io_context io;
-    test_pipe p;
-    frame_writer w(io, p.fds[1]);
-    std::string a = frame_of(frame_kind::reply, 1);
-    std::string b = frame_of(frame_kind::reply, 2);
+TEST_CASE_METHOD(writer_fixture, "frame_writer holds the holder's replies until release", "[frame_writer]") {
     w.hold();
     w.send(a.data(), a.size());
     w.send(b.data(), b.size());
@@ -71,12 +71,8 @@ TEST_CASE("frame_writer holds the holder's replies until release", "[frame_write
     CHECK(p.drain() == a);
 }
 
-TEST_CASE("frame_writer sends other frames at once, with the held replies before them",
+TEST_CASE_METHOD(writer_fixture, "frame_writer sends other frames at once, with the held replies before them",
           "[frame_writer]") {
-    boost::asio::io_context io;
-    test_pipe p;
-    frame_writer w(io, p.fds[1]);
-    std::string a = frame_of(frame_kind::reply, 1);
     std::string c = frame_of(frame_kind::callback, 2);
     w.hold();
     w.send(a.data(), a.size());
@@ -86,12 +82,7 @@ TEST_CASE("frame_writer sends other frames at once, with the held replies before
     CHECK(p.drain().empty());
 }
 
-TEST_CASE("frame_writer writes other threads' replies at once during a hold", "[frame_writer]") {
-    boost::asio::io_context io;
-    test_pipe p;
-    frame_writer w(io, p.fds[1]);
-    std::string a = frame_of(frame_kind::reply, 1);
-    std::string b = frame_of(frame_kind::reply, 2);
+TEST_CASE_METHOD(writer_fixture, "frame_writer writes other threads' replies at once during a hold", "[frame_writer]") {
     w.hold();
     w.send(a.data(), a.size());
     std::thread other([&] { w.send(b.data(), b.size()); });
@@ -100,12 +91,7 @@ TEST_CASE("frame_writer writes other threads' replies at once during a hold", "[
     w.release();
 }
 
-TEST_CASE("frame_writer flush writes held replies from another thread", "[frame_writer]") {
-    boost::asio::io_context io;
-    test_pipe p;
-    frame_writer w(io, p.fds[1]);
-    std::string a = frame_of(frame_kind::reply, 1);
-    std::string b = frame_of(frame_kind::reply, 2);
+TEST_CASE_METHOD(writer_fixture, "frame_writer flush writes held replies from another thread", "[frame_writer]") {
     w.hold();
     w.send(a.data(), a.size());
     std::thread watch([&] { w.flush(); });
