@@ -32,15 +32,32 @@ std::optional<wake> channel::ready_wake(std::uint64_t since) {
 }
 
 wake channel::wait(std::uint64_t since) {
-    std::unique_lock<std::mutex> lock(mutex_);
     for (;;) {
-        if (std::optional<wake> w = ready_wake(since)) {
+        if (std::optional<wake> w = wait_for(since, std::chrono::hours(24))) {
             return std::move(*w);
         }
-        if (lead_offered_) {
-            return {wake_reason::lead, std::nullopt};
+    }
+}
+
+std::optional<wake> channel::wait_for(std::uint64_t since, std::chrono::milliseconds timeout) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        if (std::optional<wake> w = ready_wake(since)) {
+            return w;
         }
-        ready_.wait(lock);
+        if (lead_offered_) {
+            return wake{wake_reason::lead, std::nullopt};
+        }
+        if (ready_.wait_until(lock, deadline) == std::cv_status::timeout) {
+            if (std::optional<wake> w = ready_wake(since)) {
+                return w;
+            }
+            if (lead_offered_) {
+                return wake{wake_reason::lead, std::nullopt};
+            }
+            return std::nullopt;
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 
 #include "frame_codec.hpp"
 
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -41,6 +42,8 @@ public:
     // Call without the GIL. Blocks until a frame arrives, the channel is
     // interrupted or closed, or it is aborted after abort_epoch() was `since`.
     wake wait(std::uint64_t since);
+    // Like wait(), but gives up after `timeout`: nothing then.
+    std::optional<wake> wait_for(std::uint64_t since, std::chrono::milliseconds timeout);
     // Any thread. What wait() would return now, without blocking; nothing
     // when it would block. Never returns wake_reason::lead.
     std::optional<wake> poll(std::uint64_t since);

@@ -412,7 +412,9 @@ wake executor_pool::await_frame(channel &ch, std::uint64_t since) {
             offered = false;
             followers_.push_back({&ch, self()});
             lock.unlock();
-            wake w = ch.wait(since);
+            // Bounded: if the reading has stayed parked with nobody coming
+            // back for it, this waiter takes it over on its next turn.
+            std::optional<wake> waited = ch.wait_for(since, watch_period);
             lock.lock();
             auto it = std::find_if(followers_.begin(), followers_.end(), [&](const follower &x) {
                 return x.ch == &ch;
@@ -422,6 +424,14 @@ wake executor_pool::await_frame(channel &ch, std::uint64_t since) {
             } else {
                 offered = ch.take_offer();
             }
+            if (!waited) {
+                if (offered && !(has_leader_ && parked_)) {
+                    offered = false; // taken by someone else meanwhile
+                }
+                lock.unlock();
+                continue; // look again: the reading may be free now
+            }
+            wake w = std::move(*waited);
             if (w.reason != wake_reason::lead) {
                 if (offered && has_leader_ && parked_) {
                     hand_off();
@@ -481,6 +491,11 @@ void executor_pool::wait_idle(std::unique_lock<std::mutex> &lock) {
         quiet_periods_ = 0;
         watching_ = false;
         --idle_;
+        // Woken for work, this thread stops watching: another idle thread
+        // (they wait without a timeout while a watch exists) takes the watch.
+        if (idle_ > 0) {
+            wake_.notify_one();
+        }
         return; // the caller looks for work, then watches again
     }
     bool was_parked = parked_;
