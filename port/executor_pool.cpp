@@ -425,7 +425,9 @@ wake executor_pool::await_frame(channel &ch, std::uint64_t since) {
                 offered = ch.take_offer();
             }
             if (!waited) {
-                if (offered && !(has_leader_ && parked_)) {
+                if (has_leader_ && parked_) {
+                    ++stalls_; // parked for a whole period while a waiter waited
+                } else if (offered) {
                     offered = false; // taken by someone else meanwhile
                 }
                 lock.unlock();

@@ -70,6 +70,9 @@ public:
     void disown();
     // Returns once input has ended and every queued request has been answered.
     void join();
+    // How often a thread waiting in erlang.call found the reading parked
+    // for a whole watch period and took it over (py:stats(), port section).
+    std::uint64_t stalls() const { return stalls_.load(); }
 
 private:
     void thread_main();
@@ -131,6 +134,7 @@ private:
     bool dormant_ = false;
     unsigned quiet_periods_ = 0;
     bool input_ended_ = false;
+    std::atomic<std::uint64_t> stalls_{0};
 };
 
 } // namespace erlang_python

@@ -4,6 +4,7 @@
 #include "cancellation.hpp"
 #include "channel.hpp"
 #include "code_cache.hpp"
+#include "executor_pool.hpp"
 #include "module_lookup.hpp"
 #include "port_runtime.hpp"
 #include "term_codec.hpp"
@@ -164,6 +165,8 @@ py::object run_stats() {
     d["channels"] = registry.created();
     d["channels_in_use"] = registry.in_use();
     d["executor_threads"] = runtime().config.executor_threads;
+    executor_pool *pool = runtime().pool;
+    d["parked_reading_takeovers"] = pool != nullptr ? pool->stalls() : 0;
     return std::move(d);
 }
 
