@@ -345,9 +345,12 @@ void executor_pool::lead(std::unique_lock<std::mutex> &lock) {
             if (followers_.size() == 1 && followers_[0].ch->id() == h.channel
                 && queue_.empty()) {
                 // The only waiter gets its result and the reading with it.
+                // Delivered under the lock: a waiter whose bounded wait ends
+                // now must find its frame before it finds the reading free
+                // (else it would read the pipe for a frame it already has).
                 park(followers_[0].thread);
-                lock.unlock();
                 route(std::move(*f));
+                lock.unlock();
                 release_replies();
                 lock.lock();
                 return;
