@@ -153,18 +153,27 @@ send_request(#py_port{port = Port, pending = Pending, max_frame = Max,
         Size > Max ->
             {error, {frame_too_large, Size, Max}};
         true ->
-            case ets:info(Pending, size) < MaxPending of
-                true ->
-                    true = ets:insert(Pending, {Ref, self()}),
-                    try erlang:port_command(Port, Frame) of
+            case ets:info(Pending, size) of
+                undefined ->
+                    %% The coordinator died after we read #py_port{} (its
+                    %% table went with it, and it unpublished the port
+                    %% first): wait for the restart like any new call.
+                    request(Kind, Term, Timeout);
+                N when N >= MaxPending ->
+                    {error, overloaded};
+                _ ->
+                    try
+                        true = ets:insert(Pending, {Ref, self()}),
+                        true = erlang:port_command(Port, Frame)
+                    of
                         true -> await(Ref, Pending, Timeout)
                     catch
                         error:badarg ->
-                            ets:delete(Pending, Ref),
+                            %% The port closed, or the coordinator died with
+                            %% its table, between our read and our write.
+                            catch ets:delete(Pending, Ref),
                             {error, port_closed}
-                    end;
-                false ->
-                    {error, overloaded}
+                    end
             end
     end.
 
@@ -206,13 +215,23 @@ await_serving(Ref, Pending, Deadline) ->
 
 timed_out(Ref, Pending) ->
     %% Atomically marks the request cancelled unless its reply was taken.
-    case ets:update_element(Pending, Ref, {2, cancelled}) of
+    try ets:update_element(Pending, Ref, {2, cancelled}) of
         true ->
             py_coordinator:cancel(Ref),
             {error, timeout};
-        [] ->
+        false ->
             %% The coordinator took the entry: its message is on the way.
             await_reply(Ref, Pending, infinity)
+    catch
+        error:badarg ->
+            %% The coordinator died with its table; it told every caller it
+            %% knew of, and this one may already have been told.
+            receive
+                {py_reply, Ref, Body} -> reply(Body);
+                {py_down, Ref, Reason} -> {error, Reason}
+            after 0 ->
+                {error, timeout}
+            end
     end.
 
 deadline(infinity) -> infinity;
