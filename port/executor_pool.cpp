@@ -1,6 +1,7 @@
 // Leader/follower pool: one thread reads frames; it runs a request itself when a follower can take over reading.
 #include "executor_pool.hpp"
 
+#include "batch_scheduling.hpp"
 #include "cancellation.hpp"
 #include "channel.hpp"
 #include "diagnostics.hpp"
@@ -11,7 +12,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <sched.h>
 
 namespace erlang_python {
 namespace {
@@ -46,47 +46,6 @@ thread_local bool pool_thread = false;
 // This thread holds its replies back in the writer (see lead()).
 thread_local bool holding_replies = false;
 
-// While requests arrive in batches, the leading thread runs as SCHED_BATCH:
-// then its wake-up on new input does not preempt the Erlang VM when both
-// share a CPU, so the VM writes every caller's request before the port
-// reads them all in one go (one read, one write and one context switch per
-// batch instead of per request or two). A lone caller's requests arrive one
-// at a time: the thread goes back to SCHED_OTHER after `calm_batches` such
-// reads in a row, so single-call latency keeps the ordinary wake-up; and
-// when it stops reading (only the reading thread batches).
-class batch_scheduling {
-public:
-    // The leader read `frames` frames between two blocking reads.
-    void batch_done(std::size_t frames) {
-        if (frames >= 2) {
-            calm_ = 0;
-            set(true);
-        } else if (on_ && ++calm_ >= calm_batches) {
-            set(false);
-        }
-    }
-    // The thread stops reading: only the reading thread batches (a watch or
-    // a takeover must still wake at once).
-    void stop() { set(false); }
-
-private:
-    static constexpr unsigned calm_batches = 8;
-
-    void set(bool on) {
-        if (on == on_) {
-            return;
-        }
-        sched_param param{};
-        // Failure (a sandbox forbidding it) only costs the optimization.
-        if (sched_setscheduler(0, on ? SCHED_BATCH : SCHED_OTHER, &param) == 0) {
-            on_ = on;
-        }
-        calm_ = 0;
-    }
-
-    bool on_ = false;
-    unsigned calm_ = 0;
-};
 thread_local batch_scheduling batching;
 
 // The pool that threads leaving the process must tell, under its own lock
