@@ -31,11 +31,23 @@ std::optional<wake> channel::ready_wake(std::uint64_t since) {
     return std::nullopt;
 }
 
+std::optional<wake> channel::next_wake(std::uint64_t since) {
+    if (std::optional<wake> w = ready_wake(since)) {
+        return w;
+    }
+    if (lead_offered_) {
+        return wake{wake_reason::lead, std::nullopt};
+    }
+    return std::nullopt;
+}
+
 wake channel::wait(std::uint64_t since) {
+    std::unique_lock<std::mutex> lock(mutex_);
     for (;;) {
-        if (std::optional<wake> w = wait_for(since, std::chrono::hours(24))) {
+        if (std::optional<wake> w = next_wake(since)) {
             return std::move(*w);
         }
+        ready_.wait(lock);
     }
 }
 
@@ -43,20 +55,11 @@ std::optional<wake> channel::wait_for(std::uint64_t since, std::chrono::millisec
     std::unique_lock<std::mutex> lock(mutex_);
     auto deadline = std::chrono::steady_clock::now() + timeout;
     for (;;) {
-        if (std::optional<wake> w = ready_wake(since)) {
+        if (std::optional<wake> w = next_wake(since)) {
             return w;
         }
-        if (lead_offered_) {
-            return wake{wake_reason::lead, std::nullopt};
-        }
         if (ready_.wait_until(lock, deadline) == std::cv_status::timeout) {
-            if (std::optional<wake> w = ready_wake(since)) {
-                return w;
-            }
-            if (lead_offered_) {
-                return wake{wake_reason::lead, std::nullopt};
-            }
-            return std::nullopt;
+            return next_wake(since);
         }
     }
 }

@@ -76,8 +76,10 @@ private:
     bool lead_offered_ = false;
     std::uint64_t abort_epoch_ = 0;
 
-    // Requires the lock.
+    // Require the lock. What ends a wait now: ready_wake() is all but a
+    // lead offer; next_wake() adds the offer.
     std::optional<wake> ready_wake(std::uint64_t since);
+    std::optional<wake> next_wake(std::uint64_t since);
 };
 
 // Owns every channel; hands free ones to threads. Lives until process exit

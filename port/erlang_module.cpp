@@ -93,41 +93,41 @@ py::object exchange(const py::str &name, channel &ch, ref_id ref, term_buffer &r
     throw py::error_already_set();
 }
 
-// Requires the GIL; releases it while waiting. erlang.call(name, *args):
-// the callback body is {Name, Args}.
-py::object call(const py::str &name, const py::args &args) {
+// Requires the GIL; releases it while waiting. Sends a callback frame on
+// this thread's channel, its body written by `body(x, max_depth)`, and
+// returns the answer (see exchange). `what` names the function in errors.
+template <class Body>
+py::object callback(const char *what, const py::str &name, Body &&body) {
     port_runtime &rt = runtime();
     if (rt.writer == nullptr) {
-        throw py::value_error("erlang.call needs the erlang_python port");
+        throw py::value_error(std::string(what) + " needs the erlang_python port");
     }
     channel &ch = current_channel();
     ref_id ref = rt.next_ref.fetch_add(1);
     term_buffer request({frame_kind::callback, ch.id(), ref});
-    ei_x_buff *x = request.get();
-    ei_check(ei_x_encode_tuple_header(x, 2), "callback");
-    encode_term(x, name, rt.config.max_depth);
-    encode_term(x, py::list(args), rt.config.max_depth);
+    body(request.get(), rt.config.max_depth);
     return exchange(name, ch, ref, request);
 }
 
-// Requires the GIL; releases it while waiting. The built-in callback
-// {'$erlang_python', new_atom, Name}: the handler creates the atom (within
-// the max_new_atoms cap) and answers {ok, Atom}. The atom in the request
-// exists in the node: py_handler's code names it.
+// erlang.call(name, *args): the callback body is {Name, Args}.
+py::object call(const py::str &name, const py::args &args) {
+    return callback("erlang.call", name, [&](ei_x_buff *x, std::size_t max_depth) {
+        ei_check(ei_x_encode_tuple_header(x, 2), "callback");
+        encode_term(x, name, max_depth);
+        encode_term(x, py::list(args), max_depth);
+    });
+}
+
+// The built-in callback {'$erlang_python', new_atom, Name}: the handler
+// creates the atom (within the max_new_atoms cap) and answers {ok, Atom}.
+// The atom in the request exists in the node: py_handler's code names it.
 void new_atom(const py::str &name) {
-    port_runtime &rt = runtime();
-    if (rt.writer == nullptr) {
-        throw py::value_error("erlang.new_atom needs the erlang_python port");
-    }
-    channel &ch = current_channel();
-    ref_id ref = rt.next_ref.fetch_add(1);
-    term_buffer request({frame_kind::callback, ch.id(), ref});
-    ei_x_buff *x = request.get();
-    ei_check(ei_x_encode_tuple_header(x, 3), "callback");
-    ei_check(ei_x_encode_atom(x, builtin_callback_tag), "callback");
-    ei_check(ei_x_encode_atom(x, "new_atom"), "callback");
-    encode_term(x, name, rt.config.max_depth);
-    exchange(py::str("new_atom"), ch, ref, request);
+    callback("erlang.new_atom", py::str("new_atom"), [&](ei_x_buff *x, std::size_t max_depth) {
+        ei_check(ei_x_encode_tuple_header(x, 3), "callback");
+        ei_check(ei_x_encode_atom(x, builtin_callback_tag), "callback");
+        ei_check(ei_x_encode_atom(x, "new_atom"), "callback");
+        encode_term(x, name, max_depth);
+    });
 }
 
 // Requires the GIL; releases it to write. Fire and forget.
