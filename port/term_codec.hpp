@@ -27,4 +27,9 @@ py::object decode_term(const char *data, std::size_t size,
 // Python TypeError naming the type for objects with no Erlang form.
 void encode_term(ei_x_buff *x, py::handle obj, std::size_t max_depth = default_max_depth);
 
+// Requires the GIL. Appends the list of `count` objects at `items` (held by
+// the caller) as ETF, exactly as encode_term would a Python list of them.
+void encode_list(ei_x_buff *x, PyObject *const *items, std::size_t count,
+                 std::size_t max_depth = default_max_depth);
+
 } // namespace erlang_python

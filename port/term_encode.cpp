@@ -213,6 +213,20 @@ private:
         ei_check(ei_x_encode_empty_list(x_), "list");
     }
 
+public:
+    // The list of `n` objects the caller holds, encoded as list() would a
+    // Python list of them, at `depth`.
+    void list(PyObject *const *items, std::size_t n, std::size_t depth) {
+        if (n > 0) {
+            ei_check(ei_x_encode_list_header(x_, long(n)), "list");
+            for (std::size_t i = 0; i < n; ++i) {
+                term(items[i], depth + 1);
+            }
+        }
+        ei_check(ei_x_encode_empty_list(x_), "list");
+    }
+
+private:
     void tuple(PyObject *o, std::size_t depth) {
         Py_ssize_t n = PyTuple_GET_SIZE(o);
         ei_check(ei_x_encode_tuple_header(x_, long(n)), "tuple");
@@ -455,6 +469,10 @@ private:
 
 void encode_term(ei_x_buff *x, py::handle obj, std::size_t max_depth) {
     encoder(x, max_depth).term(obj, 0);
+}
+
+void encode_list(ei_x_buff *x, PyObject *const *items, std::size_t count, std::size_t max_depth) {
+    encoder(x, max_depth).list(items, count, 0);
 }
 
 } // namespace erlang_python
