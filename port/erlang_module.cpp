@@ -7,6 +7,8 @@
 #include "request_runner.hpp"
 #include "term_codec.hpp"
 
+#include <cxxabi.h>
+#include <memory>
 #include <pybind11/embed.h>
 
 namespace erlang_python {
@@ -37,17 +39,79 @@ wake next_frame(channel &ch, std::uint64_t since) {
     throw py::error_already_set();
 }
 
+// Releases the GIL for its lifetime (as py::gil_scoped_release, without
+// its internals lookup).
+class without_gil {
+public:
+    without_gil() : state_(PyEval_SaveThread()) {}
+    ~without_gil() { PyEval_RestoreThread(state_); }
+    without_gil(const without_gil &) = delete;
+    without_gil &operator=(const without_gil &) = delete;
+
+private:
+    PyThreadState *state_;
+};
+
+// Where Value starts in a result body that is exactly {ok, Value} (the
+// tuple header and the atom `ok` in any of its encodings); 0 otherwise.
+std::size_t ok_value_offset(const char *body, std::size_t size) {
+    auto p = reinterpret_cast<const unsigned char *>(body);
+    if (size < 8 || p[0] != 131 || p[1] != ERL_SMALL_TUPLE_EXT || p[2] != 2) {
+        return 0;
+    }
+    std::size_t name = 0;
+    if ((p[3] == ERL_SMALL_ATOM_UTF8_EXT || p[3] == ERL_SMALL_ATOM_EXT) && p[4] == 2) {
+        name = 5;
+    } else if ((p[3] == ERL_ATOM_UTF8_EXT || p[3] == ERL_ATOM_EXT) && p[4] == 0 && p[5] == 2) {
+        name = 6;
+    } else {
+        return 0;
+    }
+    if (p[name] != 'o' || p[name + 1] != 'k' || name + 2 >= size) {
+        return 0;
+    }
+    return name + 2;
+}
+
+// Requires the GIL. The Python value of a result frame: Value for {ok, Value};
+// raises erlang.ErlangError for {error, {Class, Reason, Text, Stack}}.
+py::object answer_value(frame &answer) {
+    const std::size_t max_depth = runtime().config.max_depth + envelope_depth;
+    char *body = answer.storage.data() + answer.body_offset;
+    if (std::size_t at = ok_value_offset(body, answer.body_size)) {
+        // Value alone, in place: the byte before it (the atom's last) becomes
+        // its version byte. The tuple is one level: Value gets one less.
+        const char saved = body[at - 1];
+        body[at - 1] = char(131);
+        try {
+            return decode_term(body + at - 1, answer.body_size - at + 1, max_depth - 1);
+        } catch (const term_error &) {
+            body[at - 1] = saved; // the whole body again, for the same error text
+        }
+    }
+    py::tuple reply = decode_term(body, answer.body_size, max_depth);
+    if (std::string(py::str(reply[0])) == "ok") {
+        return reply[1];
+    }
+    // {error, {Class, Reason, Text, Stack}} from the handler process.
+    py::tuple info = reply[1];
+    py::object error = types().erlang_error(info[2], info[0], info[1], info[3]);
+    PyErr_SetObject(reinterpret_cast<PyObject *>(Py_TYPE(error.ptr())), error.ptr());
+    throw py::error_already_set();
+}
+
 // Requires the GIL; releases it while waiting. Sends a callback frame (its
 // body already in `request`) on the calling thread's channel and waits for
 // that channel's frames (reading them itself when nobody else reads).
-// Nested requests from the Erlang handler run right here, on this thread. Returns the value of {ok, Value}; raises
-// erlang.ErlangError for {error, ...}.
+// Nested requests from the Erlang handler run right here, on this thread.
+// Returns the value of {ok, Value}; raises erlang.ErlangError for
+// {error, ...}.
 py::object exchange(const py::str &name, channel &ch, ref_id ref, term_buffer &request) {
     port_runtime &rt = runtime();
     std::optional<frame> answer;
     wake_reason why = wake_reason::frame;
     {
-        py::gil_scoped_release release;
+        without_gil release;
         std::uint64_t since = ch.abort_epoch();
         rt.writer->send(request);
         for (;;) {
@@ -81,17 +145,38 @@ py::object exchange(const py::str &name, channel &ch, ref_id ref, term_buffer &r
         case wake_reason::lead: // never returned by next_frame
             throw_erlang_error(name, "the port is shutting down");
     }
-    py::tuple reply
-        = decode_term(answer->body(), answer->body_size, rt.config.max_depth + envelope_depth);
-    if (std::string(py::str(reply[0])) == "ok") {
-        return reply[1];
-    }
-    // {error, {Class, Reason, Text, Stack}} from the handler process.
-    py::tuple info = reply[1];
-    py::object error = types().erlang_error(info[2], info[0], info[1], info[3]);
-    PyErr_SetObject(reinterpret_cast<PyObject *>(Py_TYPE(error.ptr())), error.ptr());
-    throw py::error_already_set();
+    return answer_value(*answer);
 }
+
+// The callback frame buffer a thread keeps between its erlang.calls, so a
+// call costs no allocation for it. A call made while another one is
+// encoding on the same thread (an encoder hook calling erlang.call) finds it
+// taken and makes its own; one that grew past 64 KiB is freed, not kept.
+thread_local std::unique_ptr<term_buffer> spare_request;
+
+class request_buffer {
+public:
+    explicit request_buffer(const frame_header &header) : buf_(std::move(spare_request)) {
+        if (buf_) {
+            buf_->restart(header);
+        } else {
+            buf_ = std::make_unique<term_buffer>(header);
+        }
+    }
+    ~request_buffer() {
+        if (!spare_request && buf_->capacity() <= keep_limit) {
+            spare_request = std::move(buf_);
+        }
+    }
+    request_buffer(const request_buffer &) = delete;
+    request_buffer &operator=(const request_buffer &) = delete;
+
+    term_buffer &operator*() { return *buf_; }
+
+private:
+    static constexpr std::size_t keep_limit = 64 * 1024;
+    std::unique_ptr<term_buffer> buf_;
+};
 
 // Requires the GIL; releases it while waiting. Sends a callback frame on
 // this thread's channel, its body written by `body(x, max_depth)`, and
@@ -104,19 +189,89 @@ py::object callback(const char *what, const py::str &name, Body &&body) {
     }
     channel &ch = current_channel();
     ref_id ref = rt.next_ref.fetch_add(1);
-    term_buffer request({frame_kind::callback, ch.id(), ref});
-    body(request.get(), rt.config.max_depth);
-    return exchange(name, ch, ref, request);
+    request_buffer request({frame_kind::callback, ch.id(), ref});
+    body((*request).get(), rt.config.max_depth);
+    return exchange(name, ch, ref, *request);
 }
 
-// erlang.call(name, *args): the callback body is {Name, Args}.
-py::object call(const py::str &name, const py::args &args) {
+// erlang.call(name, *args): the callback body is {Name, Args}, Args encoded
+// straight from the argument vector.
+py::object call(const py::str &name, PyObject *const *args, std::size_t count) {
     return callback("erlang.call", name, [&](ei_x_buff *x, std::size_t max_depth) {
         ei_check(ei_x_encode_tuple_header(x, 2), "callback");
         encode_term(x, name, max_depth);
-        encode_term(x, py::list(args), max_depth);
+        encode_list(x, args, count, max_depth);
     });
 }
+
+// What pybind11 said for arguments that do not fit call(name: str, *args);
+// erlang.call says the same.
+[[noreturn]] void bad_call_arguments(PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames) {
+    std::string msg = "call(): incompatible function arguments. The following argument types "
+                      "are supported:\n    1. (name: str, *args) -> object\n\nInvoked with: ";
+    auto repr = [](PyObject *o) -> std::string {
+        try {
+            return std::string(py::repr(o));
+        } catch (const py::error_already_set &) {
+            return "<repr raised Error>";
+        }
+    };
+    for (Py_ssize_t i = 0; i < nargs; ++i) {
+        msg += (i == 0 ? "" : ", ") + repr(args[i]);
+    }
+    Py_ssize_t nkw = kwnames == nullptr ? 0 : PyTuple_GET_SIZE(kwnames);
+    for (Py_ssize_t i = 0; i < nkw; ++i) {
+        msg += i == 0 ? (nargs != 0 ? "; kwargs: " : "kwargs: ") : ", ";
+        msg += std::string(py::str(PyTuple_GET_ITEM(kwnames, i))) + "=" + repr(args[nargs + i]);
+    }
+    throw py::type_error(msg);
+}
+
+// Runs f(), turning a C++ exception into the Python error pybind11's own
+// dispatcher would set (the module's other functions go through it).
+template <class F>
+PyObject *python_entry(F &&f) {
+    try {
+        return f().release().ptr();
+    } catch (py::error_already_set &e) {
+        e.restore();
+    } catch (abi::__forced_unwind &) {
+        throw;
+    } catch (...) {
+        if (!py::detail::apply_exception_translators(
+                py::detail::get_local_internals().registered_exception_translators)
+            && !py::detail::apply_exception_translators(
+                py::detail::get_internals().registered_exception_translators)) {
+            PyErr_SetString(PyExc_SystemError,
+                            "Exception escaped from default exception translator!");
+        }
+    }
+    return nullptr;
+}
+
+// erlang.call on the vectorcall protocol (METH_FASTCALL): no argument tuple,
+// no list copy, no pybind11 dispatch. The signature stays call(name, *args)
+// with `name` also accepted by keyword when it is the only argument.
+PyObject *call_entry(PyObject *, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames) {
+    return python_entry([&]() -> py::object {
+        Py_ssize_t nkw = kwnames == nullptr ? 0 : PyTuple_GET_SIZE(kwnames);
+        bool named = nkw == 1 && nargs == 0
+                     && PyUnicode_CompareWithASCIIString(PyTuple_GET_ITEM(kwnames, 0), "name") == 0;
+        if ((nkw != 0 && !named) || (nargs == 0 && !named) || !PyUnicode_Check(args[0])) {
+            bad_call_arguments(args, nargs, kwnames);
+        }
+        auto name = py::reinterpret_borrow<py::str>(args[0]);
+        return call(name, args + 1, named ? 0 : std::size_t(nargs - 1));
+    });
+}
+
+PyMethodDef call_def = {
+    "call",
+    reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(&call_entry)),
+    METH_FASTCALL | METH_KEYWORDS,
+    "call(name: str, *args) -> object\n\n"
+    "call(name, *args): run the Erlang function registered as `name` and return its result. "
+    "Releases the GIL while waiting; any Python thread may call it.\n"};
 
 // The built-in callback {'$erlang_python', new_atom, Name}: the handler
 // creates the atom (within the max_new_atoms cap) and answers {ok, Atom}.
@@ -180,11 +335,11 @@ void sleep(const py::object &seconds) {
 
 PYBIND11_EMBEDDED_MODULE(_erlang, m) {
     m.doc() = "Native half of the `erlang` package: talks to the Erlang node over the port.";
-    m.def("call",
-          &erlang_python::call,
-          pybind11::arg("name"),
-          "call(name, *args): run the Erlang function registered as `name` and return its "
-          "result. Releases the GIL while waiting; any Python thread may call it.");
+    PyObject *call = PyCFunction_NewEx(&erlang_python::call_def, nullptr, m.attr("__name__").ptr());
+    if (call == nullptr) {
+        throw pybind11::error_already_set();
+    }
+    m.add_object("call", pybind11::reinterpret_steal<pybind11::object>(call));
     m.def("send",
           &erlang_python::send,
           pybind11::arg("pid"),
