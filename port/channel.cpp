@@ -13,6 +13,15 @@ void channel::deliver(frame &&f) {
     ready_.notify_one();
 }
 
+wake channel::accept(frame &&f, std::uint64_t since) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!interrupted_ && abort_epoch_ == since && inbox_.empty()) {
+        return wake{wake_reason::frame, std::move(f)};
+    }
+    inbox_.push_back(std::move(f));
+    return std::move(*ready_wake(since));
+}
+
 std::optional<wake> channel::ready_wake(std::uint64_t since) {
     if (interrupted_) {
         return wake{wake_reason::interrupted, std::nullopt};
@@ -111,14 +120,13 @@ bool channel::interrupted() {
 void channel::abort() {
     {
         std::lock_guard<std::mutex> lock(mutex_);
-        ++abort_epoch_;
+        abort_epoch_.fetch_add(1);
     }
     ready_.notify_all();
 }
 
 std::uint64_t channel::abort_epoch() {
-    std::lock_guard<std::mutex> lock(mutex_);
-    return abort_epoch_;
+    return abort_epoch_.load();
 }
 
 void channel::close() {

@@ -3,6 +3,7 @@
 
 #include "frame_codec.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -39,6 +40,9 @@ public:
 
     // Any thread. Queues a frame and wakes the owner.
     void deliver(frame &&f);
+    // The owner, which read `f` for itself: what wait(since) would return
+    // once `f` were delivered, without queueing it when nothing comes first.
+    wake accept(frame &&f, std::uint64_t since);
     // Call without the GIL. Blocks until a frame arrives, the channel is
     // interrupted or closed, or it is aborted after abort_epoch() was `since`.
     wake wait(std::uint64_t since);
@@ -74,7 +78,8 @@ private:
     bool closed_ = false;
     bool interrupted_ = false;
     bool lead_offered_ = false;
-    std::uint64_t abort_epoch_ = 0;
+    // Changed under mutex_ (waiters see it with their wake); read without it.
+    std::atomic<std::uint64_t> abort_epoch_{0};
 
     // Require the lock. What ends a wait now: ready_wake() is all but a
     // lead offer; next_wake() adds the offer.

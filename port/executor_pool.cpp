@@ -416,17 +416,21 @@ wake executor_pool::await_frame(channel &ch, std::uint64_t since) {
                 lock.unlock();
                 return ch.wait(since); // closed
             }
-            channel_id id = f->header.channel;
-            frame_kind kind = f->header.kind;
-            if (id == any_channel && is_request(kind)) {
+            const frame_header h = f->header;
+            if (h.channel == any_channel && is_request(h.kind)) {
                 lock.lock();
                 enqueue(std::move(*f));
                 lock.unlock();
                 continue;
             }
+            if (h.channel == ch.id() && h.kind != frame_kind::cancel
+                && !(h.kind == frame_kind::result && h.ref == 0)) {
+                got = ch.accept(std::move(*f), since); // its own frame: no mailbox round trip
+                continue;
+            }
             route(std::move(*f));
-            if (id == ch.id() || kind == frame_kind::cancel) {
-                got = ch.poll(since); // its frame, an abort, or its request cancelled
+            if (h.channel == ch.id() || h.kind == frame_kind::cancel) {
+                got = ch.poll(since); // an abort, or its request cancelled
             }
         }
         lock.lock();
