@@ -19,6 +19,8 @@
          recursion_50_levels_deep_while_executors_busy/1,
          short_lived_threads_reuse_channels/1,
          unknown_function_is_named_in_the_error/1,
+         call_arguments_are_checked/1,
+         answers_shaped_like_their_envelope_round_trip/1,
          send_from_thread_reaches_erlang/1,
          pids_and_refs_round_trip/1,
          attribute_syntax_calls_erlang/1,
@@ -47,6 +49,8 @@ all() ->
      recursion_50_levels_deep_while_executors_busy,
      short_lived_threads_reuse_channels,
      unknown_function_is_named_in_the_error,
+     call_arguments_are_checked,
+     answers_shaped_like_their_envelope_round_trip,
      send_from_thread_reaches_erlang,
      pids_and_refs_round_trip,
      attribute_syntax_calls_erlang,
@@ -251,6 +255,29 @@ unknown_function_is_named_in_the_error(_Config) ->
     {ok, {<<"ErlangError">>, true, Message}} =
         py:call(?FIXTURE, unknown_function, [<<"no_such_function">>]),
     {_, _} = binary:match(Message, <<"no_such_function">>).
+
+%% erlang.call(name, *args): `name` a str (or subclass), by keyword only when
+%% alone; anything else is the TypeError pybind11 used to raise for it.
+call_arguments_are_checked(_Config) ->
+    {ok, [{<<"ok">>, Pid}, {<<"ok">>, 42}, {<<"ok">>, 8} | Errors]} =
+        py:call(?FIXTURE, call_arguments, []),
+    true = is_pid(Pid),
+    [Bytes, Int, NoArgs, Kwarg, NameTwice, Unencodable] = Errors,
+    Incompatible = <<"call(): incompatible function arguments. The following argument types "
+                     "are supported:\n    1. (name: str, *args) -> object\n\nInvoked with: ">>,
+    Size = byte_size(Incompatible),
+    [{<<"TypeError">>, <<Incompatible:Size/binary, Rest/binary>>} = E
+     || {E, Rest} <- [{Bytes, <<"b'double_it', 1">>}, {Int, <<"1">>}, {NoArgs, <<>>},
+                      {Kwarg, <<"'double_it', 1; kwargs: x=2">>},
+                      {NameTwice, <<"'double_it'; kwargs: name='x'">>}]],
+    {<<"TypeError">>, <<"cannot convert Python object of type 'object'", _/binary>>} = Unencodable.
+
+%% An answer is {ok, Value} on the wire, and Value is decoded in place:
+%% values that look like that envelope, or like an error, come back as sent.
+answers_shaped_like_their_envelope_round_trip(_Config) ->
+    [{ok, T} = py:call(?FIXTURE, identity_via_thread, [T])
+     || T <- [ok, {ok, ok}, {ok, 3}, [ok], {error, {error, x, <<"t">>, []}}, <<"ok">>, {ok},
+              'ok k', [], #{ok => ok}, 1 bsl 70, {ok, [1 | 2]}]].
 
 send_from_thread_reaches_erlang(_Config) ->
     Ref = make_ref(),

@@ -230,6 +230,31 @@ def unknown_function(name):
     return _run_threads([worker])[0]
 
 
+def call_arguments():
+    """erlang.call's argument forms from a thread: what each returned or raised."""
+
+    def attempt(f):
+        try:
+            return ("ok", f())
+        except Exception as e:
+            return (type(e).__name__, str(e))
+
+    def worker():
+        return [
+            attempt(lambda: erlang.call(name="whoami")),
+            attempt(lambda: erlang.call("double_it", *[21])),
+            attempt(lambda: erlang.call(type("S", (str,), {})("double_it"), 4)),
+            attempt(lambda: erlang.call(b"double_it", 1)),
+            attempt(lambda: erlang.call(1)),
+            attempt(lambda: erlang.call()),
+            attempt(lambda: erlang.call("double_it", 1, x=2)),
+            attempt(lambda: erlang.call("double_it", name="x")),
+            attempt(lambda: erlang.call("echo", object())),
+        ]
+
+    return _run_threads([worker])[0]
+
+
 def send_from_thread(pid, payload):
     """A thread sends (thread_sent, payload) to pid."""
 
