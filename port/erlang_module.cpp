@@ -235,8 +235,10 @@ PyObject *python_entry(F &&f) {
         return f().release().ptr();
     } catch (py::error_already_set &e) {
         e.restore();
+#ifdef __GLIBCXX__
     } catch (abi::__forced_unwind &) {
-        throw;
+        throw; // thread cancellation unwinds on
+#endif
     } catch (...) {
         if (!py::detail::apply_exception_translators(
                 py::detail::get_local_internals().registered_exception_translators)
