@@ -148,7 +148,7 @@ send_request(#py_port{port = Port, pending = Pending, max_frame = Max,
                       max_pending = MaxPending}, Kind, Term, Timeout) ->
     Ref = erlang:unique_integer([positive]),
     Frame = py_protocol:frame(Kind, py_protocol:channel(), Ref, Term),
-    Size = erlang:iolist_size(Frame),
+    Size = py_protocol:frame_size(Frame),
     if
         Size > Max ->
             {error, {frame_too_large, Size, Max}};

@@ -6,7 +6,7 @@
 
 -include("py_protocol.hrl").
 
--export([frame/4, decode/1, channel/0]).
+-export([frame/4, frame_size/1, decode/1, channel/0]).
 
 %% Terms whose encoding may exceed this are encoded as an I/O vector.
 -define(IOVEC_THRESHOLD, 65536).
@@ -25,6 +25,13 @@ frame(Kind, Channel, Ref, Term) ->
                false -> erlang:term_to_iovec(Term)
            end,
     [<<Kind:8, Channel:32, Ref:64>> | Body].
+
+%% @doc The size of a frame made by `frame/4' (without the port's length prefix).
+-spec frame_size(iolist()) -> non_neg_integer().
+frame_size([Header | Body]) when is_binary(Body) ->
+    byte_size(Header) + byte_size(Body);
+frame_size(Frame) ->
+    erlang:iolist_size(Frame).
 
 %% @doc Decodes a frame body from the port. `safe': Python cannot create atoms.
 -spec decode(binary()) -> {ok, term()} | {error, {bad_term, atom()}}.
