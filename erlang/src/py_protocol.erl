@@ -34,12 +34,13 @@ frame_size(Frame) ->
     erlang:iolist_size(Frame).
 
 %% @doc Decodes a frame body from the port. `safe': Python cannot create atoms.
--spec decode(binary()) -> {ok, term()} | {error, {bad_term, atom()}}.
+%% A body that fails names the first atom it holds that this node lacks.
+-spec decode(binary()) -> {ok, term()} | {error, {bad_term, {unknown_atom, binary()} | malformed}}.
 decode(Body) ->
     try binary_to_term(Body, [safe]) of
         Term -> {ok, Term}
     catch
-        error:badarg -> {error, {bad_term, unknown_atom_or_malformed}}
+        error:badarg -> {error, {bad_term, py_term_scan:why_bad(Body)}}
     end.
 
 %% @doc The channel a request from this process goes to: the waiting Python
