@@ -1,12 +1,16 @@
 // Command-line options of the port program.
 #include "options.hpp"
 
+#include <limits>
 #include <stdexcept>
 
 namespace erlang_python {
 namespace {
 
-std::size_t to_size(const std::string &flag, const std::string &value, std::size_t min) {
+std::size_t to_size(const std::string &flag,
+                    const std::string &value,
+                    std::size_t min,
+                    std::size_t max = std::numeric_limits<std::size_t>::max()) {
     std::size_t used = 0;
     unsigned long long n = 0;
     try {
@@ -14,9 +18,12 @@ std::size_t to_size(const std::string &flag, const std::string &value, std::size
     } catch (const std::exception &) {
         used = 0;
     }
-    if (used != value.size() || value.empty() || n < min) {
-        throw std::invalid_argument(flag + " needs a whole number of at least "
-                                    + std::to_string(min) + ", not '" + value + "'");
+    if (used != value.size() || value.empty() || n < min || n > max) {
+        std::string range = max == std::numeric_limits<std::size_t>::max()
+                                ? "of at least " + std::to_string(min)
+                                : "from " + std::to_string(min) + " to " + std::to_string(max);
+        throw std::invalid_argument(flag + " needs a whole number " + range + ", not '" + value
+                                    + "'");
     }
     return std::size_t(n);
 }
@@ -31,9 +38,10 @@ const char *usage() {
            "it is not meant to be used by hand.\n"
            "\n"
            "options:\n"
-           "  --threads N        executor threads for requests from Erlang (default 8)\n"
-           "  --max-frame BYTES  largest frame accepted or sent (default 1073741824)\n"
-           "  --max-depth N      deepest term nesting converted (default 10000)\n"
+           "  --threads N        executor threads for requests from Erlang (default 8, at most 1024)\n"
+           "  --max-frame BYTES  largest frame accepted or sent (default 1073741824,\n"
+           "                     at most 2147479552)\n"
+           "  --max-depth N      deepest term nesting converted (default 10000, at most 20000)\n"
            "  --path DIR         prepend DIR to sys.path (repeatable)\n"
            "  --max-memory BYTES limit the address space (RLIMIT_AS)\n"
            "  --max-cpu SECONDS  limit the CPU time (RLIMIT_CPU)\n"
@@ -56,11 +64,11 @@ options parse_options(int argc, char **argv) {
         } else if (a == "--version") {
             o.version = true;
         } else if (a == "--threads") {
-            o.executor_threads = to_size(a, value(), 1);
+            o.executor_threads = to_size(a, value(), 1, max_executor_threads);
         } else if (a == "--max-frame") {
-            o.max_frame = to_size(a, value(), 64);
+            o.max_frame = to_size(a, value(), 64, max_frame_limit);
         } else if (a == "--max-depth") {
-            o.max_depth = to_size(a, value(), 1);
+            o.max_depth = to_size(a, value(), 1, max_depth_limit);
         } else if (a == "--max-memory") {
             o.max_memory = to_size(a, value(), 1 << 20);
         } else if (a == "--max-cpu") {

@@ -9,6 +9,17 @@
 
 namespace erlang_python {
 
+// erl_interface sizes and offsets are C ints: frames stay below 2 GiB
+// (2 GiB - 4 KiB, the limit py_config applies to max_frame_size).
+constexpr std::size_t max_frame_limit = 2147479552;
+// Conversion recurses once per level, about 180 bytes of stack each: 20,000
+// levels leave half of an 8 MiB thread stack unused (40,000 was the most
+// that fit, measured on x86-64).
+constexpr std::size_t max_depth_limit = 20000;
+
+// The application's executor_threads allows the same.
+constexpr std::size_t max_executor_threads = 1024;
+
 struct options {
     std::size_t executor_threads = 8;
     std::size_t max_frame = 1u << 30; // bytes after the length prefix

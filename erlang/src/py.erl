@@ -15,7 +15,9 @@
 %% <li>`not_started': the application is not running.</li>
 %% <li>`overloaded': more requests are pending than `max_pending' allows.</li>
 %% <li>`{frame_too_large, Size, Max}': the request is over `max_frame_size'.</li>
-%% <li>`{bad_term, _}': the reply held an atom that does not exist in this node.</li>
+%% <li>`{bad_term, {unknown_atom, Name}}': the reply held an atom that does
+%%     not exist in this node (Name is a binary); `{bad_term, malformed}'
+%%     should not happen.</li>
 %% </ul>
 -module(py).
 
@@ -34,7 +36,7 @@
 -type error_reason() :: {atom() | binary(), binary()} | timeout | not_started
                       | {port_exit, {status | signal, integer()} | epipe}
                       | {frame_too_large, pos_integer(), pos_integer()}
-                      | {bad_term, atom()} | port_closed | overloaded.
+                      | {bad_term, {unknown_atom, binary()} | malformed} | port_closed | overloaded.
 
 -define(TRACEBACK_KEY, '$py_last_traceback').
 
@@ -148,7 +150,7 @@ send_request(#py_port{port = Port, pending = Pending, max_frame = Max,
                       max_pending = MaxPending}, Kind, Term, Timeout) ->
     Ref = erlang:unique_integer([positive]),
     Frame = py_protocol:frame(Kind, py_protocol:channel(), Ref, Term),
-    Size = erlang:iolist_size(Frame),
+    Size = py_protocol:frame_size(Frame),
     if
         Size > Max ->
             {error, {frame_too_large, Size, Max}};

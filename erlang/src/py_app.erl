@@ -6,7 +6,10 @@
 
 -spec start(application:start_type(), term()) -> {ok, pid()} | {error, term()}.
 start(_Type, _Args) ->
-    py_sup:start_link().
+    case py_config:check() of
+        ok -> py_sup:start_link();
+        {error, _} = Error -> Error
+    end.
 
 -spec stop(term()) -> ok.
 stop(_State) ->

@@ -6,7 +6,7 @@
 
 -include("py_protocol.hrl").
 
--export([frame/4, decode/1, channel/0]).
+-export([frame/4, frame_size/1, decode/1, channel/0]).
 
 %% Terms whose encoding may exceed this are encoded as an I/O vector.
 -define(IOVEC_THRESHOLD, 65536).
@@ -26,13 +26,21 @@ frame(Kind, Channel, Ref, Term) ->
            end,
     [<<Kind:8, Channel:32, Ref:64>> | Body].
 
+%% @doc The size of a frame made by `frame/4' (without the port's length prefix).
+-spec frame_size(iolist()) -> non_neg_integer().
+frame_size([Header | Body]) when is_binary(Body) ->
+    byte_size(Header) + byte_size(Body);
+frame_size(Frame) ->
+    erlang:iolist_size(Frame).
+
 %% @doc Decodes a frame body from the port. `safe': Python cannot create atoms.
--spec decode(binary()) -> {ok, term()} | {error, {bad_term, atom()}}.
+%% A body that fails names the first atom it holds that this node lacks.
+-spec decode(binary()) -> {ok, term()} | {error, {bad_term, {unknown_atom, binary()} | malformed}}.
 decode(Body) ->
     try binary_to_term(Body, [safe]) of
         Term -> {ok, Term}
     catch
-        error:badarg -> {error, {bad_term, unknown_atom_or_malformed}}
+        error:badarg -> {error, {bad_term, py_term_scan:why_bad(Body)}}
     end.
 
 %% @doc The channel a request from this process goes to: the waiting Python

@@ -43,7 +43,8 @@
          stats_show_no_pending_calls_when_idle/1,
          infinite_loop_times_out_promptly/1,
          restart_gives_working_port/1,
-         erlang_package_is_imported_on_first_use/1]).
+         erlang_package_is_imported_on_first_use/1,
+         bad_configuration_stops_the_start_with_a_clear_error/1]).
 
 -define(FIX, py_basic_fixtures).
 
@@ -85,7 +86,8 @@ all() ->
      %% only freed by the restart that follows: keep these two last, together.
      infinite_loop_times_out_promptly,
      restart_gives_working_port,
-     erlang_package_is_imported_on_first_use].
+     erlang_package_is_imported_on_first_use,
+     bad_configuration_stops_the_start_with_a_clear_error].
 
 init_per_suite(Config) ->
     DataDir = ?config(data_dir, Config),
@@ -426,6 +428,30 @@ erlang_package_is_imported_on_first_use(_Config) ->
         py:eval(<<"(a, type(a).__module__ == 'erlang._types')">>, #{a => some_atom}),
     {ok, true} = py:eval(Imported),
     {ok, <<"Atom">>} = py:eval(<<"__import__('erlang').Atom.__name__">>).
+
+%% A bad value in the application environment stops the start at once with
+%% {bad_config, Key, Value, Expected}; the port is not started for it.
+bad_configuration_stops_the_start_with_a_clear_error(_Config) ->
+    ok = application:stop(erlang_python),
+    Bad = [{max_frame_size, 3 bsl 30}, {max_frame_size, 10}, {executor_threads, 0},
+           {executor_threads, many}, {call_timeout, -1}, {max_memory, 100},
+           {python_path, "/not/a/list/of/folders"}, {env, [{"A", 1}]},
+           {output, stdout}, {restart_intensity, {10, 0}}],
+    [begin
+         {ok, Good} = application:get_env(erlang_python, Key),
+         ok = application:set_env(erlang_python, Key, Value),
+         {error, {{bad_config, Key, Value, Expected}, _}} = application:start(erlang_python),
+         true = is_binary(Expected),
+         undefined = whereis(py_coordinator),
+         ok = application:set_env(erlang_python, Key, Good)
+     end || {Key, Value} <- Bad],
+    %% The largest frame size allowed still starts, and the port takes it.
+    ok = application:set_env(erlang_python, max_frame_size, py_config:max_frame_limit()),
+    ok = application:start(erlang_python),
+    {ok, 4.0} = py:call(math, sqrt, [16]),
+    ok = application:stop(erlang_python),
+    ok = application:set_env(erlang_python, max_frame_size, 1 bsl 30),
+    ok = application:start(erlang_python).
 
 %% Internal.
 

@@ -38,6 +38,7 @@
          million_strings_make_no_atoms/1,
          exception_class_names_make_no_atoms/1,
          unknown_atom_from_python_is_an_error/1,
+         unknown_atom_is_named_behind_any_term/1,
          new_atom_creates_an_atom/1,
          new_atom_is_capped/1]).
 
@@ -57,6 +58,7 @@ all() ->
      million_strings_make_no_atoms,
      exception_class_names_make_no_atoms,
      unknown_atom_from_python_is_an_error,
+     unknown_atom_is_named_behind_any_term,
      new_atom_creates_an_atom,
      new_atom_is_capped].
 
@@ -201,10 +203,43 @@ unknown_atom_from_python_is_an_error(_Config) ->
     Tag = <<"never_made_", (integer_to_binary(erlang:unique_integer([positive])))/binary>>,
     {error, {bad_term, _}} = call(unknown_atoms, [1, <<"warm">>]),
     Before = erlang:system_info(atom_count),
-    {error, {bad_term, _}} = call(unknown_atoms, [1000, Tag]),
+    Missing = <<Tag/binary, "_0">>,
+    {error, {bad_term, {unknown_atom, Missing}}} = call(unknown_atoms, [1000, Tag]),
     Before = erlang:system_info(atom_count),
     %% Existing atoms are fine.
     {ok, ok} = py:eval(<<"__import__('erlang').Atom('ok')">>).
+
+%% The scan that names the unknown atom walks every shape of term before it.
+unknown_atom_is_named_behind_any_term(_Config) ->
+    Known = 'placeholder_for_a_missing_atom',
+    Len = byte_size(atom_to_binary(Known)),
+    Missing = fresh_name(Len),
+    Before = [self(), make_ref(), #{a => [1.5, -3]}, 2 bsl 80, -(2 bsl 300), <<1:3>>,
+              fun lists:map/2, "text", {}, [a | b], <<"bytes">>, 'é', 300, 1 bsl 40,
+              hd(erlang:ports())],
+    [begin
+         Bin = binary:replace(term_to_binary(Term), atom_to_binary(Known), Missing),
+         {error, {bad_term, {unknown_atom, Missing}}} = py_protocol:decode(Bin)
+     end || Term <- [{Before, Known}, [Known | Before], #{Known => 1}, Known,
+                     {Before, [{x, Known}]}]],
+    Plain = term_to_binary({Before, Known}),
+    {ok, {Before, Known}} = py_protocol:decode(Plain),
+    %% Cut short, or not a term at all: malformed, and still no atom made.
+    Count = erlang:system_info(atom_count),
+    {error, {bad_term, malformed}} =
+        py_protocol:decode(binary:part(Plain, 0, byte_size(Plain) - 3)),
+    {error, {bad_term, malformed}} = py_protocol:decode(<<131, 200, 1, 2>>),
+    {error, {bad_term, malformed}} = py_protocol:decode(<<"not a term">>),
+    Count = erlang:system_info(atom_count).
+
+%% A name of Len letters that is not an atom.
+fresh_name(Len) ->
+    Name = << <<($a + rand:uniform(26) - 1)>> || _ <- lists:seq(1, Len) >>,
+    try binary_to_existing_atom(Name) of
+        _ -> fresh_name(Len)
+    catch
+        error:badarg -> Name
+    end.
 
 new_atom_creates_an_atom(_Config) ->
     Name = <<"fresh_", (integer_to_binary(erlang:unique_integer([positive])))/binary, "_é"/utf8>>,

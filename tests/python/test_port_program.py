@@ -53,6 +53,21 @@ def test_an_unknown_option_is_a_usage_error():
     assert "unknown option '--frobnicate'" in r.stderr
 
 
+@pytest.mark.parametrize(
+    "flag, value, expected",
+    [
+        ("--max-frame", "2147479553", "--max-frame needs a whole number from 64 to 2147479552"),
+        ("--max-depth", "20001", "--max-depth needs a whole number from 1 to 20000"),
+        ("--threads", "1025", "--threads needs a whole number from 1 to 1024"),
+        ("--max-depth", "0", "--max-depth needs a whole number from 1 to 20000"),
+    ],
+)
+def test_limits_beyond_what_the_port_can_honour_are_usage_errors(flag, value, expected):
+    r = subprocess.run([PORT, flag, value], capture_output=True, text=True)
+    assert r.returncode == 2
+    assert expected in r.stderr
+
+
 def test_hello_comes_first_and_names_the_protocol_version():
     p = start()
     kind, channel, ref, body = read_frame(p.stdout)
