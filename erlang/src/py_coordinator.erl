@@ -46,6 +46,10 @@
     late_replies = 0 :: non_neg_integer(),
     cancelled = 0 :: non_neg_integer(),
     grace :: non_neg_integer(),
+    %% Cancelled requests still running: their grace timers, cancelled when
+    %% their replies come (10,000 callers killed mid-call would otherwise
+    %% leave 10,000 timers for cancel_grace ms).
+    grace_timers = #{} :: #{non_neg_integer() => reference()},
     output :: pid(),                     % py_output: Python's stdout/stderr
     killing = false :: boolean()         % a stuck request made us kill the port
 }).
@@ -259,7 +263,8 @@ handle_info({'EXIT', Pid, Reason}, S = #state{handlers = Handlers}) ->
 handle_info(sweep, S) ->
     erlang:send_after(?SWEEP_INTERVAL, self(), sweep),
     {noreply, sweep_dead_callers(S)};
-handle_info({grace_expired, Ref}, S = #state{pending = Pending}) ->
+handle_info({grace_expired, Ref}, S0 = #state{pending = Pending, grace_timers = Timers}) ->
+    S = S0#state{grace_timers = maps:remove(Ref, Timers)},
     case ets:lookup(Pending, Ref) of
         [{Ref, cancelled}] when S#state.killing ->
             ets:delete(Pending, Ref),
@@ -344,15 +349,31 @@ route_reply(Ref, Body, S = #state{pending = Pending}) ->
         [{_, Caller}] when is_pid(Caller) ->
             Caller ! {py_reply, Ref, Body},
             S;
-        _ ->
-            S#state{late_replies = S#state.late_replies + 1}
+        [{_, cancelled}] ->
+            %% The interrupted request stopped in time.
+            late_reply(stop_grace_timer(Ref, S));
+        [] ->
+            late_reply(S)
+    end.
+
+late_reply(S) ->
+    S#state{late_replies = S#state.late_replies + 1}.
+
+stop_grace_timer(Ref, S = #state{grace_timers = Timers}) ->
+    case maps:take(Ref, Timers) of
+        {Timer, Rest} ->
+            _ = erlang:cancel_timer(Timer, [{async, true}, {info, false}]),
+            S#state{grace_timers = Rest};
+        error ->
+            S
     end.
 
 send_cancel(Ref, S = #state{port = Port}) ->
     Frame = py_protocol:frame(?PY_CANCEL, ?PY_ANY_CHANNEL, Ref, {}),
     try erlang:port_command(Port, Frame) catch error:badarg -> ok end,
-    erlang:send_after(S#state.grace, self(), {grace_expired, Ref}),
-    S#state{cancelled = S#state.cancelled + 1}.
+    Timer = erlang:send_after(S#state.grace, self(), {grace_expired, Ref}),
+    S#state{cancelled = S#state.cancelled + 1,
+            grace_timers = maps:put(Ref, Timer, S#state.grace_timers)}.
 
 sweep_dead_callers(S = #state{pending = Pending}) ->
     Dead = [Ref || {Ref, Caller} <- ets:tab2list(Pending),
