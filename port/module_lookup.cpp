@@ -1,6 +1,9 @@
 // Finds the module and function a request names, without the import machinery on the hot path.
 #include "module_lookup.hpp"
 
+#include <cstdint>
+#include <cstring>
+
 namespace erlang_python {
 namespace {
 
@@ -63,6 +66,26 @@ PyObject *known_module(PyObject *name) {
     return known == m ? m : nullptr;
 }
 
+// The names of recent requests: a direct-mapped table of interned str by
+// their UTF-8 bytes, so a request's names cost no decoding, allocation or
+// hashing.
+constexpr std::size_t max_name = 62;
+constexpr std::size_t name_slots = 128;
+struct name_slot {
+    PyObject *str = nullptr; // strong
+    unsigned char size = 0;
+    char bytes[max_name];
+};
+name_slot *names = nullptr; // name_slots of them, allocated on first use
+
+std::size_t name_hash(const char *p, std::size_t n) {
+    std::uint32_t h = 2166136261u; // FNV-1a
+    for (std::size_t i = 0; i < n; ++i) {
+        h = (h ^ static_cast<unsigned char>(p[i])) * 16777619u;
+    }
+    return (h ^ (h >> 16)) % name_slots;
+}
+
 // Data descriptors of the module type (__dict__, __class__, __annotations__,
 // ...) win over the module's __dict__ in getattr: leave dunder names to it.
 bool dunder(PyObject *name) {
@@ -106,6 +129,47 @@ py::object find_function(py::handle module, py::handle function) {
     return py::reinterpret_steal<py::object>(r);
 }
 
-void release_module_lookup() { Py_CLEAR(complete_modules); }
+py::object name_str(const char *utf8, std::size_t size) {
+    name_slot *slot = nullptr;
+    if (size <= max_name) {
+        if (names == nullptr) {
+            names = new name_slot[name_slots];
+        }
+        slot = &names[name_hash(utf8, size)];
+        if (slot->str != nullptr && slot->size == size
+            && std::memcmp(slot->bytes, utf8, size) == 0) {
+            return py::reinterpret_borrow<py::object>(slot->str);
+        }
+    }
+    PyObject *s = PyUnicode_DecodeUTF8(utf8, Py_ssize_t(size), "strict");
+    if (s == nullptr) {
+        if (!PyErr_ExceptionMatches(PyExc_UnicodeDecodeError)) {
+            throw py::error_already_set();
+        }
+        PyErr_Clear();
+        return py::object();
+    }
+    PyUnicode_InternInPlace(&s);
+    if (slot == nullptr) {
+        return py::reinterpret_steal<py::object>(s);
+    }
+    PyObject *old = slot->str;
+    slot->str = s;
+    slot->size = static_cast<unsigned char>(size);
+    std::memcpy(slot->bytes, utf8, size);
+    Py_XDECREF(old);
+    return py::reinterpret_borrow<py::object>(s);
+}
+
+void release_module_lookup() {
+    Py_CLEAR(complete_modules);
+    if (names != nullptr) {
+        for (std::size_t i = 0; i < name_slots; ++i) {
+            Py_CLEAR(names[i].str);
+        }
+        delete[] names;
+        names = nullptr;
+    }
+}
 
 } // namespace erlang_python

@@ -20,7 +20,14 @@ py::object find_module(py::handle name);
 // that are not modules) goes through getattr.
 py::object find_function(py::handle module, py::handle function);
 
-// Requires the GIL. Drops the modules remembered; call before the interpreter finalizes.
+// Requires the GIL. The interned str of a module or function name sent as a
+// UTF-8 binary, kept from one request to the next (its hash computed once,
+// and found by identity in sys.modules and module dicts). Null, with no
+// exception set, for a name that is not valid UTF-8:
+// the caller then decodes the request as any term.
+py::object name_str(const char *utf8, std::size_t size);
+
+// Requires the GIL. Drops the modules and names remembered; call before the interpreter finalizes.
 void release_module_lookup();
 
 } // namespace erlang_python
