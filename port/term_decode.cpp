@@ -238,16 +238,15 @@ private:
         if (is("none") || is("nil") || is("undefined")) {
             return py::none();
         }
-        PyObject *text = utf8 ? PyUnicode_DecodeUTF8(name, Py_ssize_t(len), "strict")
-                              : PyUnicode_DecodeLatin1(name, Py_ssize_t(len), "strict");
-        if (text == nullptr) {
+        PyObject *atom = atom_from_etf(name, len, utf8);
+        if (atom == nullptr) {
             if (!PyErr_ExceptionMatches(PyExc_UnicodeDecodeError)) {
                 throw py::error_already_set();
             }
             PyErr_Clear();
             throw term_error("atom name is not valid UTF-8");
         }
-        return types().atom(py::reinterpret_steal<py::object>(text));
+        return py::reinterpret_steal<py::object>(atom);
     }
 
     py::object list() {
