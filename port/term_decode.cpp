@@ -365,16 +365,45 @@ private:
 
 namespace {
 
-// The usual call request, {Binary, Binary, Args, #{}} with Args empty, a
-// string, or a proper list of small integers, integers, floats, binaries and
-// small atoms, nests two levels deep and holds no term the general check
-// (check_term) would need to look into: this scan bounds each one instead.
-class plain_call_scan {
+// Small terms of the usual shapes hold no term the general check
+// (check_term) would need to look into: one short scan bounds each term
+// instead. A call request {Binary, Binary, Args, #{}} with Args empty, a
+// string, or a proper list of leaves (small integers, integers, floats,
+// binaries, small atoms, strings, nil) nests two levels deep; a leaf, or a
+// tuple of leaves ({ok, 3}, {<<"1+1">>, none}), one.
+class plain_scan {
 public:
-    plain_call_scan(const char *data, std::size_t size)
+    plain_scan(const char *data, std::size_t size)
         : p_(reinterpret_cast<const unsigned char *>(data)), size_(size) {}
 
-    bool run() {
+    // A leaf or a tuple of leaves, nesting at most max_depth levels.
+    bool flat(std::size_t max_depth) {
+        if (!need(2) || p_[0] != 131) {
+            return false;
+        }
+        pos_ = 1;
+        if (p_[1] == ERL_SMALL_TUPLE_EXT) {
+            if (!need(3)) {
+                return false;
+            }
+            std::size_t n = p_[2];
+            if (n != 0 && max_depth == 0) {
+                return false;
+            }
+            pos_ = 3;
+            for (std::size_t i = 0; i < n; ++i) {
+                if (!leaf()) {
+                    return false;
+                }
+            }
+        } else if (!leaf()) {
+            return false;
+        }
+        return pos_ == size_;
+    }
+
+    // A call request of the usual shape (two levels: within max_depth + envelope_depth).
+    bool call() {
         if (!need(3) || p_[0] != 131 || p_[1] != ERL_SMALL_TUPLE_EXT || p_[2] != 4) {
             return false;
         }
@@ -485,7 +514,9 @@ void check(const char *data, std::size_t size, std::size_t max_depth) {
 } // namespace
 
 py::object decode_term(const char *data, std::size_t size, std::size_t max_depth) {
-    check(data, size, max_depth);
+    if (!plain_scan(data, size).flat(max_depth)) {
+        check(data, size, max_depth);
+    }
     decoder d(data);
     d.skip_version();
     return d.term();
@@ -508,7 +539,7 @@ void call_request::drop_args() {
 }
 
 void decode_call(const char *data, std::size_t size, std::size_t max_depth, call_request &out) {
-    if (!plain_call_scan(data, size).run()) {
+    if (!plain_scan(data, size).call()) {
         check(data, size, max_depth);
     }
     decoder d(data);

@@ -1,4 +1,5 @@
-// Catch2 tests of decode_call: a call request decoded into its parts gives what decode_term gives.
+// Catch2 tests of decode_call (a call request decoded into its parts gives what decode_term
+// gives) and of the short scans that stand in for the term check on small terms.
 #include "codec_test_support.hpp"
 #include "term_check.hpp"
 #include "term_codec.hpp"
@@ -182,6 +183,47 @@ TEST_CASE("decode_call refuses every damaged request that the term check refuses
             }
             if (!good) {
                 CHECK(refused);
+            }
+        }
+    }
+}
+
+TEST_CASE("decode_term refuses every damaged small term that the term check refuses", "[term]") {
+    std::vector<std::string> valid;
+    for (const part &p : {pair(atom("ok"), integer(3)), pair(binary("1+1"), atom("none")),
+                          integer(-70000), real(2.5), binary("x = 1"), string("ab"), list({})}) {
+        etf_writer t;
+        p(t.get());
+        valid.push_back(t.str());
+    }
+    valid.push_back(bytes({131, 104, 0}));
+    for (const std::string &v : valid) {
+        std::vector<std::string> damaged{v + std::string(1, '\0')};
+        for (std::size_t n = 0; n < v.size(); ++n) {
+            damaged.push_back(v.substr(0, n));
+        }
+        for (std::size_t i = 0; i < v.size(); ++i) {
+            for (int b : {0, 1, 2, 3, 0x61, 0x68, 0x6a, 0x6b, 0x6d, 0x77, 0x7f, 0xff}) {
+                std::string d = v;
+                d[i] = char(b);
+                damaged.push_back(d);
+            }
+        }
+        for (const std::string &etf : damaged) {
+            for (std::size_t depth : {std::size_t(0), std::size_t(1), default_max_depth}) {
+                guarded_copy copy(etf);
+                bool good = check_term(etf.data(), etf.size(), depth).ok;
+                bool refused = false;
+                try {
+                    decode_term(copy.data(), etf.size(), depth);
+                } catch (const term_error &) {
+                    refused = true;
+                } catch (py::error_already_set &) {
+                    CHECK(good);
+                }
+                if (!good) {
+                    CHECK(refused);
+                }
             }
         }
     }
