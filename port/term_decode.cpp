@@ -365,146 +365,6 @@ private:
 
 namespace {
 
-// Small terms of the usual shapes hold no term the general check
-// (check_term) would need to look into: one short scan bounds each term
-// instead. A call request {Binary, Binary, Args, #{}} with Args empty, a
-// string, or a proper list of leaves (small integers, integers, floats,
-// binaries, small atoms, strings, nil) nests two levels deep; a leaf, or a
-// tuple of leaves ({ok, 3}, {<<"1+1">>, none}), one.
-class plain_scan {
-public:
-    plain_scan(const char *data, std::size_t size)
-        : p_(reinterpret_cast<const unsigned char *>(data)), size_(size) {}
-
-    // A leaf or a tuple of leaves, nesting at most max_depth levels.
-    bool flat(std::size_t max_depth) {
-        if (!need(2) || p_[0] != 131) {
-            return false;
-        }
-        pos_ = 1;
-        if (p_[1] == ERL_SMALL_TUPLE_EXT) {
-            if (!need(3)) {
-                return false;
-            }
-            std::size_t n = p_[2];
-            if (n != 0 && max_depth == 0) {
-                return false;
-            }
-            pos_ = 3;
-            for (std::size_t i = 0; i < n; ++i) {
-                if (!leaf()) {
-                    return false;
-                }
-            }
-        } else if (!leaf()) {
-            return false;
-        }
-        return pos_ == size_;
-    }
-
-    // A call request of the usual shape (two levels: within max_depth + envelope_depth).
-    bool call() {
-        if (!need(3) || p_[0] != 131 || p_[1] != ERL_SMALL_TUPLE_EXT || p_[2] != 4) {
-            return false;
-        }
-        pos_ = 3;
-        if (!at(ERL_BINARY_EXT) || !leaf() || !at(ERL_BINARY_EXT) || !leaf() || !need(1)) {
-            return false;
-        }
-        switch (p_[pos_]) {
-            case ERL_NIL_EXT:
-            case ERL_STRING_EXT:
-                if (!leaf()) {
-                    return false;
-                }
-                break;
-            case ERL_LIST_EXT: {
-                if (!need(5)) {
-                    return false;
-                }
-                std::size_t n = u32(pos_ + 1);
-                pos_ += 5;
-                for (std::size_t i = 0; i < n; ++i) {
-                    if (!leaf()) {
-                        return false;
-                    }
-                }
-                if (!at(ERL_NIL_EXT)) {
-                    return false;
-                }
-                ++pos_;
-                break;
-            }
-            default:
-                return false;
-        }
-        if (!at(ERL_MAP_EXT) || !need(5) || u32(pos_ + 1) != 0) {
-            return false;
-        }
-        pos_ += 5;
-        return pos_ == size_;
-    }
-
-private:
-    bool need(std::size_t n) const { return size_ - pos_ >= n; }
-    bool at(unsigned char tag) const { return need(1) && p_[pos_] == tag; }
-    std::size_t u32(std::size_t at) const {
-        return (std::size_t(p_[at]) << 24) | (std::size_t(p_[at + 1]) << 16)
-               | (std::size_t(p_[at + 2]) << 8) | p_[at + 3];
-    }
-    // Passes one term that has no sub-terms, of the kinds above.
-    bool leaf() {
-        if (!need(1)) {
-            return false;
-        }
-        std::size_t n = 0;
-        switch (p_[pos_]) {
-            case ERL_NIL_EXT:
-                n = 1;
-                break;
-            case ERL_SMALL_INTEGER_EXT:
-                n = 2;
-                break;
-            case ERL_INTEGER_EXT:
-                n = 5;
-                break;
-            case NEW_FLOAT_EXT:
-                n = 9;
-                break;
-            case ERL_SMALL_ATOM_EXT:
-            case ERL_SMALL_ATOM_UTF8_EXT: // at most 255 bytes: at most 255 characters
-                if (!need(2)) {
-                    return false;
-                }
-                n = 2 + std::size_t(p_[pos_ + 1]);
-                break;
-            case ERL_STRING_EXT:
-                if (!need(3)) {
-                    return false;
-                }
-                n = 3 + ((std::size_t(p_[pos_ + 1]) << 8) | p_[pos_ + 2]);
-                break;
-            case ERL_BINARY_EXT:
-                if (!need(5)) {
-                    return false;
-                }
-                n = 5 + u32(pos_ + 1);
-                break;
-            default:
-                return false;
-        }
-        if (!need(n)) {
-            return false;
-        }
-        pos_ += n;
-        return true;
-    }
-
-    const unsigned char *p_;
-    std::size_t size_;
-    std::size_t pos_ = 0;
-};
-
 void check(const char *data, std::size_t size, std::size_t max_depth) {
     term_check_result check = check_term(data, size, max_depth);
     if (!check.ok) {
@@ -514,7 +374,7 @@ void check(const char *data, std::size_t size, std::size_t max_depth) {
 } // namespace
 
 py::object decode_term(const char *data, std::size_t size, std::size_t max_depth) {
-    if (!plain_scan(data, size).flat(max_depth)) {
+    if (!small_flat_term(data, size, max_depth)) {
         check(data, size, max_depth);
     }
     decoder d(data);
@@ -539,7 +399,7 @@ void call_request::drop_args() {
 }
 
 void decode_call(const char *data, std::size_t size, std::size_t max_depth, call_request &out) {
-    if (!plain_scan(data, size).call()) {
+    if (max_depth < 2 || !small_call_term(data, size)) {
         check(data, size, max_depth);
     }
     decoder d(data);
