@@ -5,23 +5,54 @@
 #include <deque>
 #include <mutex>
 #include <thread>
-#include <unordered_map>
 #include <unordered_set>
 
 namespace erlang_python {
+
+// The running requests' scopes, newest first, linked through the scopes
+// themselves: at most one per thread and nesting level, so a linear search
+// by ref is short.
+struct scope_list {
+    request_scope *head = nullptr;
+
+    void push(request_scope *s) {
+        s->prev_ = nullptr;
+        s->next_ = head;
+        if (head != nullptr) {
+            head->prev_ = s;
+        }
+        head = s;
+    }
+    void remove(request_scope *s) {
+        (s->prev_ != nullptr ? s->prev_->next_ : head) = s->next_;
+        if (s->next_ != nullptr) {
+            s->next_->prev_ = s->prev_;
+        }
+    }
+    request_scope *find(ref_id ref) const {
+        for (request_scope *s = head; s != nullptr; s = s->next_) {
+            if (s->ref_ == ref) {
+                return s;
+            }
+        }
+        return nullptr;
+    }
+    // Cancels s: wakes its wait (erlang.call, time.sleep).
+    static void mark(request_scope *s) {
+        s->cancelled_ = true;
+        s->channel_->interrupt();
+    }
+    static bool cancelled(const request_scope *s) { return s->cancelled_; }
+    static unsigned long thread(const request_scope *s) { return s->thread_ident_; }
+};
+
 namespace {
 
 constexpr std::size_t max_early_cancels = 4096;
 
-struct running_request {
-    unsigned long thread_ident;
-    channel *interrupt_point;
-    bool cancelled;
-};
-
 struct registry {
     std::mutex mutex;
-    std::unordered_map<ref_id, running_request> running;
+    scope_list running;
     std::deque<ref_id> early_order; // oldest first, to bound early_refs
     std::unordered_set<ref_id> early_refs;
     bool stopped = false;
@@ -38,39 +69,46 @@ thread_local request_scope *innermost = nullptr;
 void raise_in_thread(ref_id ref) {
     registry &r = the_registry();
     std::lock_guard<std::mutex> lock(r.mutex);
-    auto it = r.running.find(ref);
-    if (it != r.running.end() && it->second.cancelled && !r.stopped) {
-        PyThreadState_SetAsyncExc(it->second.thread_ident, PyExc_TimeoutError);
+    request_scope *s = r.running.find(ref);
+    if (s != nullptr && scope_list::cancelled(s) && !r.stopped) {
+        PyThreadState_SetAsyncExc(scope_list::thread(s), PyExc_TimeoutError);
     }
 }
 
 } // namespace
 
-request_scope::request_scope(ref_id ref) : ref_(ref), outer_(innermost) {
+request_scope::request_scope(ref_id ref)
+    : ref_(ref), thread_ident_(PyThread_get_thread_ident()), outer_(innermost) {
     registry &r = the_registry();
     channel_ = &current_channel();
     std::lock_guard<std::mutex> lock(r.mutex);
-    if (r.early_refs.erase(ref) != 0) {
+    if (!r.early_refs.empty() && r.early_refs.erase(ref) != 0) {
         cancelled_early_ = true;
     }
-    channel_->clear_interrupt();
-    r.running[ref] = {PyThread_get_thread_ident(), channel_, cancelled_early_};
+    cancelled_ = cancelled_early_;
+    // Only a cancel interrupts a channel, and a request that ends clears its
+    // own: the channel can be interrupted now only by a cancelled request
+    // this one is nested in (and, as before, that interruption ends here).
+    for (request_scope *s = outer_; s != nullptr; s = s->outer_) {
+        if (s->cancelled_) {
+            channel_->clear_interrupt();
+            break;
+        }
+    }
+    r.running.push(this);
     innermost = this;
 }
 
 request_scope::~request_scope() {
     registry &r = the_registry();
     std::lock_guard<std::mutex> lock(r.mutex);
-    auto it = r.running.find(ref_);
-    if (it != r.running.end()) {
-        if (it->second.cancelled) {
-            // The request ended before the exception fired: it must not
-            // fire in whatever this thread runs next.
-            PyThreadState_SetAsyncExc(it->second.thread_ident, nullptr);
-            channel_->clear_interrupt();
-        }
-        r.running.erase(it);
+    if (cancelled_) {
+        // The request ended before the exception fired: it must not
+        // fire in whatever this thread runs next.
+        PyThreadState_SetAsyncExc(thread_ident_, nullptr);
+        channel_->clear_interrupt();
     }
+    r.running.remove(this);
     innermost = outer_;
 }
 
@@ -83,8 +121,8 @@ bool cancel_request(ref_id ref) {
         if (r.stopped) {
             return false;
         }
-        auto it = r.running.find(ref);
-        if (it == r.running.end()) {
+        request_scope *s = r.running.find(ref);
+        if (s == nullptr) {
             if (r.early_refs.insert(ref).second) {
                 r.early_order.push_back(ref);
                 if (r.early_order.size() > max_early_cancels) {
@@ -94,8 +132,7 @@ bool cancel_request(ref_id ref) {
             }
             return false;
         }
-        it->second.cancelled = true;
-        it->second.interrupt_point->interrupt();
+        scope_list::mark(s);
     }
     // Taking the GIL may wait for a busy thread: not on the reader's time.
     std::thread([ref] {

@@ -6,7 +6,8 @@
 
 namespace erlang_python {
 
-// Marks the calling thread as running request `ref` for the scope's life.
+// Marks the calling thread as running request `ref` for the scope's life:
+// the scope itself is the registry's entry (no allocation per request).
 // Requires the GIL for construction and destruction.
 class request_scope {
 public:
@@ -23,10 +24,15 @@ public:
     channel &interrupt_point() { return *channel_; }
 
 private:
+    friend struct scope_list;
     ref_id ref_;
+    unsigned long thread_ident_;
     channel *channel_ = nullptr;
-    request_scope *outer_ = nullptr;
+    request_scope *outer_ = nullptr;       // on this thread
+    request_scope *prev_ = nullptr;        // in the registry, under its lock
+    request_scope *next_ = nullptr;
     bool cancelled_early_ = false;
+    bool cancelled_ = false;               // under the registry's lock
 };
 
 // Any thread, without the GIL. Interrupts request `ref`: wakes it if it

@@ -1,6 +1,9 @@
 // Finds the module and function a request names, without the import machinery on the hot path.
 #include "module_lookup.hpp"
 
+#include <cstdint>
+#include <cstring>
+
 namespace erlang_python {
 namespace {
 
@@ -63,12 +66,126 @@ PyObject *known_module(PyObject *name) {
     return known == m ? m : nullptr;
 }
 
+// The names of recent requests: a direct-mapped table of interned str by
+// their UTF-8 bytes, so a request's names cost no decoding, allocation or
+// hashing.
+constexpr std::size_t max_name = 62;
+constexpr std::size_t name_slots = 128;
+struct name_slot {
+    PyObject *str = nullptr; // strong
+    unsigned char size = 0;
+    char bytes[max_name];
+};
+name_slot *names = nullptr; // name_slots of them, allocated on first use
+
+std::size_t name_hash(const char *p, std::size_t n) {
+    std::uint64_t h = n;
+    std::size_t i = 0;
+    for (; i + 8 <= n; i += 8) { // eight bytes at a time, then the rest
+        std::uint64_t word = 0;
+        std::memcpy(&word, p + i, 8);
+        h = (h ^ word) * 0x9e3779b97f4a7c15u;
+    }
+    for (; i < n; ++i) {
+        h = (h ^ static_cast<unsigned char>(p[i])) * 0x100000001b3u;
+    }
+    return std::size_t(h ^ (h >> 29) ^ (h >> 47)) % name_slots;
+}
+
 // Data descriptors of the module type (__dict__, __class__, __annotations__,
 // ...) win over the module's __dict__ in getattr: leave dunder names to it.
 bool dunder(PyObject *name) {
     Py_ssize_t n = PyUnicode_GET_LENGTH(name);
     return n >= 2 && PyUnicode_READ_CHAR(name, 0) == '_' && PyUnicode_READ_CHAR(name, 1) == '_';
 }
+
+// The functions recent requests found on the fast path, by the interned
+// names they were found under. A dict's version tag (CPython 3.11: changed
+// by every change to the dict) tells that neither sys.modules nor the
+// module's __dict__ has changed since: the same function is found again
+// without a lookup. The entry holds its names and the module, so that no
+// other object can take their addresses; the function is the module dict's.
+#if PY_VERSION_HEX < 0x030C0000
+constexpr std::size_t found_slots = 64;
+struct found_slot {
+    PyObject *module_name = nullptr;   // strong
+    PyObject *function_name = nullptr; // strong
+    PyObject *module = nullptr;        // strong
+    PyObject *modules = nullptr;       // sys.modules then, compared only
+    std::uint64_t modules_version = 0;
+    std::uint64_t dict_version = 0;
+    PyObject *function = nullptr;      // borrowed from the module's dict
+};
+found_slot *found = nullptr; // found_slots of them, allocated on first use
+
+std::uint64_t version(PyObject *dict) {
+    return reinterpret_cast<PyDictObject *>(dict)->ma_version_tag;
+}
+
+found_slot &found_slot_for(PyObject *module_name, PyObject *function_name) {
+    auto a = reinterpret_cast<std::uintptr_t>(module_name);
+    auto b = reinterpret_cast<std::uintptr_t>(function_name);
+    return found[((a >> 4) ^ (b >> 4) * 31) % found_slots];
+}
+
+// A borrowed reference to the function remembered, or null.
+PyObject *found_again(PyObject *module_name, PyObject *function_name) {
+    if (found == nullptr) {
+        return nullptr;
+    }
+    found_slot &slot = found_slot_for(module_name, function_name);
+    if (slot.module_name != module_name || slot.function_name != function_name) {
+        return nullptr;
+    }
+    PyObject *modules = PyImport_GetModuleDict();
+    if (modules != slot.modules || version(modules) != slot.modules_version
+        || version(PyModule_GetDict(slot.module)) != slot.dict_version) {
+        return nullptr;
+    }
+    return slot.function;
+}
+
+// Remembers f, just found in the dict of module m (the one sys.modules has
+// under module_name) under function_name. Names that are not interned come
+// from requests of another shape: not remembered.
+void remember(PyObject *module_name, PyObject *function_name, PyObject *m, PyObject *f) {
+    if (!PyUnicode_CHECK_INTERNED(module_name) || !PyUnicode_CHECK_INTERNED(function_name)) {
+        return;
+    }
+    PyObject *modules = PyImport_GetModuleDict();
+    if (found == nullptr) {
+        found = new found_slot[found_slots];
+    }
+    found_slot &slot = found_slot_for(module_name, function_name);
+    found_slot old = slot;
+    Py_INCREF(module_name);
+    Py_INCREF(function_name);
+    Py_INCREF(m);
+    slot = {module_name, function_name, m, modules, version(modules), version(PyModule_GetDict(m)), f};
+    // Last: releasing a module may run Python code.
+    Py_XDECREF(old.module_name);
+    Py_XDECREF(old.function_name);
+    Py_XDECREF(old.module);
+}
+
+void forget_found() {
+    if (found == nullptr) {
+        return;
+    }
+    for (std::size_t i = 0; i < found_slots; ++i) {
+        Py_CLEAR(found[i].module_name);
+        Py_CLEAR(found[i].function_name);
+        Py_CLEAR(found[i].module);
+    }
+    delete[] found;
+    found = nullptr;
+}
+#else
+// No version tags to rely on: every call looks up.
+PyObject *found_again(PyObject *, PyObject *) { return nullptr; }
+void remember(PyObject *, PyObject *, PyObject *, PyObject *) {}
+void forget_found() {}
+#endif
 
 } // namespace
 
@@ -87,12 +204,17 @@ py::object find_module(py::handle name) {
 }
 
 py::object find_function(py::handle module, py::handle function) {
+    if (PyObject *again = found_again(module.ptr(), function.ptr())) {
+        return py::reinterpret_borrow<py::object>(again);
+    }
     PyObject *m = known_module(module.ptr());
     PyObject *f = function.ptr();
     if (m != nullptr && PyModule_CheckExact(m) && PyUnicode_CheckExact(f) && !dunder(f)) {
-        PyObject *found = PyDict_GetItemWithError(PyModule_GetDict(m), f);
-        if (found != nullptr) {
-            return py::reinterpret_borrow<py::object>(found);
+        PyObject *in_dict = PyDict_GetItemWithError(PyModule_GetDict(m), f);
+        if (in_dict != nullptr) {
+            py::object result = py::reinterpret_borrow<py::object>(in_dict);
+            remember(module.ptr(), f, m, in_dict);
+            return result;
         }
     }
     if (PyErr_Occurred()) {
@@ -106,6 +228,48 @@ py::object find_function(py::handle module, py::handle function) {
     return py::reinterpret_steal<py::object>(r);
 }
 
-void release_module_lookup() { Py_CLEAR(complete_modules); }
+py::object name_str(const char *utf8, std::size_t size) {
+    name_slot *slot = nullptr;
+    if (size <= max_name) {
+        if (names == nullptr) {
+            names = new name_slot[name_slots];
+        }
+        slot = &names[name_hash(utf8, size)];
+        if (slot->str != nullptr && slot->size == size
+            && std::memcmp(slot->bytes, utf8, size) == 0) {
+            return py::reinterpret_borrow<py::object>(slot->str);
+        }
+    }
+    PyObject *s = PyUnicode_DecodeUTF8(utf8, Py_ssize_t(size), "strict");
+    if (s == nullptr) {
+        if (!PyErr_ExceptionMatches(PyExc_UnicodeDecodeError)) {
+            throw py::error_already_set();
+        }
+        PyErr_Clear();
+        return py::object();
+    }
+    PyUnicode_InternInPlace(&s);
+    if (slot == nullptr) {
+        return py::reinterpret_steal<py::object>(s);
+    }
+    PyObject *old = slot->str;
+    slot->str = s;
+    slot->size = static_cast<unsigned char>(size);
+    std::memcpy(slot->bytes, utf8, size);
+    Py_XDECREF(old);
+    return py::reinterpret_borrow<py::object>(s);
+}
+
+void release_module_lookup() {
+    forget_found();
+    Py_CLEAR(complete_modules);
+    if (names != nullptr) {
+        for (std::size_t i = 0; i < name_slots; ++i) {
+            Py_CLEAR(names[i].str);
+        }
+        delete[] names;
+        names = nullptr;
+    }
+}
 
 } // namespace erlang_python

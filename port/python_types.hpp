@@ -35,4 +35,10 @@ void release_python_types();
 // error, an object the encoder does not convert directly, ...).
 const python_types &types();
 
+// Requires the GIL. A new reference to the erlang.Atom of an atom's name as
+// ETF carries it (UTF-8, or latin-1 when !utf8). Atoms are immutable, so the
+// Atom of a recent short name is reused from a small table. Null with
+// Python's exception set when the name does not decode.
+PyObject *atom_from_etf(const char *name, std::size_t size, bool utf8);
+
 } // namespace erlang_python

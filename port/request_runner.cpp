@@ -92,8 +92,29 @@ PyObject *run_code(const py::object &code, PyObject *globals, PyObject *locals) 
     return PyEval_EvalCode(code.ptr(), globals, locals);
 }
 
-// Requires the GIL. The arguments are passed from the decoded list itself:
-// no tuple is built.
+// Requires the GIL. Kwargs as the dict to pass, or null for no keywords
+// (also for an empty dict); holder keeps a converted one alive.
+PyObject *keywords(PyObject *kw, py::object &holder) {
+    if (kw == nullptr) {
+        return nullptr;
+    }
+    if (!PyDict_Check(kw)) {
+        holder = py::dict(py::reinterpret_borrow<py::object>(kw));
+        kw = holder.ptr();
+    }
+    return PyDict_GET_SIZE(kw) != 0 ? kw : nullptr;
+}
+
+py::object call_result(PyObject *result) {
+    if (result == nullptr) {
+        throw py::error_already_set();
+    }
+    return py::reinterpret_steal<py::object>(result);
+}
+
+// Requires the GIL. A request of another shape than decode_call's usual one
+// (atom names, an improper argument list, ...): the arguments are passed
+// from the decoded list itself, no tuple is built.
 py::object run_call(const py::tuple &req) {
     if (req.size() != 4) {
         throw py::value_error("call request must be {Module, Function, Args, Kwargs}");
@@ -111,21 +132,29 @@ py::object run_call(const py::tuple &req) {
         args = py::tuple(py::reinterpret_borrow<py::object>(arg_list));
         arg_list = args.ptr();
     }
-    PyObject *kw = PyTuple_GET_ITEM(items, 3);
     py::object kw_dict;
-    if (!PyDict_Check(kw)) {
-        kw_dict = py::dict(py::reinterpret_borrow<py::object>(kw));
-        kw = kw_dict.ptr();
-    }
-    // No keyword dict at all for the common call without keywords.
+    PyObject *kw = keywords(PyTuple_GET_ITEM(items, 3), kw_dict);
     PyObject *const *argv = PySequence_Fast_ITEMS(arg_list);
     std::size_t argc = std::size_t(PySequence_Fast_GET_SIZE(arg_list));
-    PyObject *result = PyObject_VectorcallDict(
-        function.ptr(), argv, argc, PyDict_GET_SIZE(kw) != 0 ? kw : nullptr);
-    if (result == nullptr) {
-        throw py::error_already_set();
+    return call_result(PyObject_VectorcallDict(function.ptr(), argv, argc, kw));
+}
+
+// Requires the GIL. The arguments go from the decoder's array straight to
+// the call; no keyword dict at all for the usual call without keywords.
+py::object run_call(const frame &request) {
+    call_request req;
+    decode_call(request.body(), request.body_size, runtime().config.max_depth + envelope_depth, req);
+    if (req.other) {
+        return run_call(py::tuple(req.other));
     }
-    return py::reinterpret_steal<py::object>(result);
+    py::object function = find_function(req.module, req.function);
+    py::object kw_dict;
+    PyObject *kw = keywords(req.kwargs.ptr(), kw_dict);
+    if (kw == nullptr) {
+        return call_result(PyObject_Vectorcall(
+            function.ptr(), req.args(), req.argc() | PY_VECTORCALL_ARGUMENTS_OFFSET, nullptr));
+    }
+    return call_result(PyObject_VectorcallDict(function.ptr(), req.args(), req.argc(), kw));
 }
 
 // Requires the GIL. Code is compiled as one expression against __main__.
@@ -172,11 +201,12 @@ py::object run_stats() {
 
 // Requires the GIL.
 py::object execute(const frame &request) {
+    if (request.header.kind == frame_kind::call) {
+        return run_call(request);
+    }
     py::object body = decode_term(request.body(), request.body_size,
                                   runtime().config.max_depth + envelope_depth);
     switch (request.header.kind) {
-        case frame_kind::call:
-            return run_call(py::tuple(body));
         case frame_kind::eval:
             return run_eval(py::tuple(body));
         case frame_kind::exec:

@@ -341,10 +341,154 @@ private:
     term_check_result result_;
 };
 
+// The short scans of small_flat_term and small_call_term: every length is
+// bounded, every term is a leaf or one of the two shapes.
+class small_scan {
+public:
+    small_scan(const char *data, std::size_t size)
+        : p_(reinterpret_cast<const unsigned char *>(data)), size_(size) {}
+
+    // A leaf or a tuple of leaves, nesting at most max_depth levels.
+    bool flat(std::size_t max_depth) {
+        if (!need(2) || p_[0] != 131) {
+            return false;
+        }
+        pos_ = 1;
+        if (p_[1] == 'h') {
+            if (!need(3)) {
+                return false;
+            }
+            std::size_t n = p_[2];
+            if (n != 0 && max_depth == 0) {
+                return false;
+            }
+            pos_ = 3;
+            for (std::size_t i = 0; i < n; ++i) {
+                if (!leaf()) {
+                    return false;
+                }
+            }
+        } else if (!leaf()) {
+            return false;
+        }
+        return pos_ == size_;
+    }
+
+    // A call request of the usual shape: two levels.
+    bool call() {
+        if (!need(3) || p_[0] != 131 || p_[1] != 'h' || p_[2] != 4) {
+            return false;
+        }
+        pos_ = 3;
+        if (!at('m') || !leaf() || !at('m') || !leaf() || !need(1)) {
+            return false;
+        }
+        switch (p_[pos_]) {
+            case 'j':
+            case 'k':
+                if (!leaf()) {
+                    return false;
+                }
+                break;
+            case 'l': {
+                if (!need(5)) {
+                    return false;
+                }
+                std::size_t n = u32(pos_ + 1);
+                pos_ += 5;
+                for (std::size_t i = 0; i < n; ++i) {
+                    if (!leaf()) {
+                        return false;
+                    }
+                }
+                if (!at('j')) {
+                    return false;
+                }
+                ++pos_;
+                break;
+            }
+            default:
+                return false;
+        }
+        if (!at('t') || !need(5) || u32(pos_ + 1) != 0) {
+            return false;
+        }
+        pos_ += 5;
+        return pos_ == size_;
+    }
+
+private:
+    bool need(std::size_t n) const { return size_ - pos_ >= n; }
+    bool at(unsigned char tag) const { return need(1) && p_[pos_] == tag; }
+    std::size_t u32(std::size_t at) const {
+        return (std::size_t(p_[at]) << 24) | (std::size_t(p_[at + 1]) << 16)
+               | (std::size_t(p_[at + 2]) << 8) | p_[at + 3];
+    }
+    // Passes one term that has no sub-terms, of the kinds above.
+    bool leaf() {
+        if (!need(1)) {
+            return false;
+        }
+        std::size_t n = 0;
+        switch (p_[pos_]) {
+            case 'j':
+                n = 1;
+                break;
+            case 'a':
+                n = 2;
+                break;
+            case 'b':
+                n = 5;
+                break;
+            case 'F':
+                n = 9;
+                break;
+            case 's':
+            case 'w': // at most 255 bytes: at most 255 characters
+                if (!need(2)) {
+                    return false;
+                }
+                n = 2 + std::size_t(p_[pos_ + 1]);
+                break;
+            case 'k':
+                if (!need(3)) {
+                    return false;
+                }
+                n = 3 + ((std::size_t(p_[pos_ + 1]) << 8) | p_[pos_ + 2]);
+                break;
+            case 'm':
+                if (!need(5)) {
+                    return false;
+                }
+                n = 5 + u32(pos_ + 1);
+                break;
+            default:
+                return false;
+        }
+        if (!need(n)) {
+            return false;
+        }
+        pos_ += n;
+        return true;
+    }
+
+    const unsigned char *p_;
+    std::size_t size_;
+    std::size_t pos_ = 0;
+};
+
 } // namespace
 
 term_check_result check_term(const char *data, std::size_t size, std::size_t max_depth) {
     return scanner(data, size, max_depth).run();
+}
+
+bool small_flat_term(const char *data, std::size_t size, std::size_t max_depth) {
+    return small_scan(data, size).flat(max_depth);
+}
+
+bool small_call_term(const char *data, std::size_t size) {
+    return small_scan(data, size).call();
 }
 
 } // namespace erlang_python

@@ -26,4 +26,15 @@ struct term_check_result {
 term_check_result check_term(const char *data, std::size_t size,
                              std::size_t max_depth = default_max_depth);
 
+// Short scans for the usual small terms, which hold nothing check_term would
+// need to look into: true when [data, data + size) is exactly such a term
+// with its version byte, every length inside the buffer (then check_term
+// would accept it too); false for anything else, valid or not (then ask
+// check_term). Leaves are small integers, integers, new floats, binaries,
+// small atoms, strings and nil.
+// A leaf, or a tuple of leaves nesting at most max_depth levels.
+bool small_flat_term(const char *data, std::size_t size, std::size_t max_depth);
+// A call request {Binary, Binary, Args, #{}}, Args a leaf list (two levels).
+bool small_call_term(const char *data, std::size_t size);
+
 } // namespace erlang_python

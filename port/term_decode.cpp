@@ -2,6 +2,7 @@
 #include "term_codec.hpp"
 
 #include "binary_decode.hpp"
+#include "module_lookup.hpp"
 #include "python_types.hpp"
 #include "term_buffer.hpp"
 
@@ -114,7 +115,81 @@ public:
     int index() const { return index_; }
     void skip_version() { index_ = 1; }
 
+    // At the start of a call request's body (after the version byte): decodes
+    // {Module, Function, Args, Kwargs} into out when the names are binaries
+    // and Args is a proper list; returns false for any other shape.
+    bool call(call_request &out) {
+        auto p = reinterpret_cast<const unsigned char *>(buf_);
+        if (p[index_] != ERL_SMALL_TUPLE_EXT || p[index_ + 1] != 4) {
+            return false;
+        }
+        index_ += 2;
+        py::object module = name();
+        if (!module) {
+            return false;
+        }
+        py::object function = name();
+        if (!function) {
+            return false;
+        }
+        switch (p[index_]) {
+            case ERL_NIL_EXT:
+                ++index_;
+                break;
+            case ERL_STRING_EXT: {
+                std::size_t n = (std::size_t(p[index_ + 1]) << 8) | p[index_ + 2];
+                index_ += 3;
+                out.reserve(n);
+                for (std::size_t i = 0; i < n; ++i) {
+                    out.push(PyLong_FromLong(p[index_ + i]));
+                }
+                index_ += int(n);
+                break;
+            }
+            case ERL_LIST_EXT: {
+                int arity = 0;
+                ei_decode_list_header(buf_, &index_, &arity);
+                out.reserve(std::size_t(arity));
+                for (int i = 0; i < arity; ++i) {
+                    out.push(term().release().ptr());
+                }
+                if (p[index_] != ERL_NIL_EXT) {
+                    return false; // an improper list: ImproperList, then tuple(Args)
+                }
+                ++index_;
+                break;
+            }
+            default:
+                return false;
+        }
+        if (p[index_] == ERL_MAP_EXT && p[index_ + 1] == 0 && p[index_ + 2] == 0
+            && p[index_ + 3] == 0 && p[index_ + 4] == 0) {
+            index_ += 5;
+        } else {
+            out.kwargs = term();
+        }
+        out.module = std::move(module);
+        out.function = std::move(function);
+        return true;
+    }
+
 private:
+    // A module or function name at index_: its str when it is a binary of
+    // valid UTF-8 (then read past), else null.
+    py::object name() {
+        auto p = reinterpret_cast<const unsigned char *>(buf_ + index_);
+        if (p[0] != ERL_BINARY_EXT) {
+            return py::object();
+        }
+        std::size_t size = (std::size_t(p[1]) << 24) | (std::size_t(p[2]) << 16)
+                           | (std::size_t(p[3]) << 8) | p[4];
+        py::object s = name_str(buf_ + index_ + 5, size);
+        if (s) {
+            index_ += int(5 + size);
+        }
+        return s;
+    }
+
     py::object big() {
         auto p = reinterpret_cast<const unsigned char *>(buf_ + index_);
         std::size_t n = 0;
@@ -163,16 +238,15 @@ private:
         if (is("none") || is("nil") || is("undefined")) {
             return py::none();
         }
-        PyObject *text = utf8 ? PyUnicode_DecodeUTF8(name, Py_ssize_t(len), "strict")
-                              : PyUnicode_DecodeLatin1(name, Py_ssize_t(len), "strict");
-        if (text == nullptr) {
+        PyObject *atom = atom_from_etf(name, len, utf8);
+        if (atom == nullptr) {
             if (!PyErr_ExceptionMatches(PyExc_UnicodeDecodeError)) {
                 throw py::error_already_set();
             }
             PyErr_Clear();
             throw term_error("atom name is not valid UTF-8");
         }
-        return types().atom(py::reinterpret_steal<py::object>(text));
+        return py::reinterpret_steal<py::object>(atom);
     }
 
     py::object list() {
@@ -289,14 +363,55 @@ private:
 
 } // namespace
 
-py::object decode_term(const char *data, std::size_t size, std::size_t max_depth) {
+namespace {
+
+void check(const char *data, std::size_t size, std::size_t max_depth) {
     term_check_result check = check_term(data, size, max_depth);
     if (!check.ok) {
         throw term_error(check.error + " at byte " + std::to_string(check.offset));
     }
+}
+} // namespace
+
+py::object decode_term(const char *data, std::size_t size, std::size_t max_depth) {
+    if (!small_flat_term(data, size, max_depth)) {
+        check(data, size, max_depth);
+    }
     decoder d(data);
     d.skip_version();
     return d.term();
+}
+
+void call_request::reserve(std::size_t n) {
+    if (n > in_place) {
+        far_.reset(new PyObject *[n + 1]);
+        argv_ = far_.get();
+    }
+}
+
+void call_request::drop_args() {
+    for (std::size_t i = 0; i < argc_; ++i) {
+        Py_DECREF(argv_[1 + i]);
+    }
+    argc_ = 0;
+    argv_ = near_;
+    far_.reset();
+}
+
+void decode_call(const char *data, std::size_t size, std::size_t max_depth, call_request &out) {
+    if (max_depth < 2 || !small_call_term(data, size)) {
+        check(data, size, max_depth);
+    }
+    decoder d(data);
+    d.skip_version();
+    if (d.call(out)) {
+        return;
+    }
+    out.drop_args();
+    out.kwargs = py::object();
+    decoder whole(data);
+    whole.skip_version();
+    out.other = whole.term();
 }
 
 } // namespace erlang_python

@@ -16,7 +16,9 @@
          repeated_eval_sees_current_names_and_locals/1,
          repeated_exec_runs_each_time/1,
          syntax_error_is_reported_every_time/1,
-         many_sources_evict_and_recompile/1]).
+         many_sources_evict_and_recompile/1,
+         call_requests_of_every_shape/1,
+         many_names_are_told_apart/1]).
 
 all() ->
     [reassigned_function_is_called,
@@ -28,7 +30,9 @@ all() ->
      repeated_eval_sees_current_names_and_locals,
      repeated_exec_runs_each_time,
      syntax_error_is_reported_every_time,
-     many_sources_evict_and_recompile].
+     many_sources_evict_and_recompile,
+     call_requests_of_every_shape,
+     many_names_are_told_apart].
 
 init_per_suite(Config) ->
     ok = application:load(erlang_python),
@@ -154,3 +158,39 @@ write_module(Config, Name, Text) ->
     File = filename:join(?config(priv_dir, Config), Name ++ ".py"),
     ok = file:write_file(File, Text),
     ok = py:exec(<<"import importlib; importlib.invalidate_caches()">>).
+
+%% The port decodes the usual request ({Binary, Binary, List, #{}}) straight
+%% into the call; every other shape is decoded as a whole and gives the same
+%% results as before.
+call_requests_of_every_shape(_Config) ->
+    ok = py:exec(<<"def argz(*a, **k):\n    return [list(a), sorted(k.items())]\n">>),
+    {ok, [[], []]} = py:call('__main__', argz, []),
+    {ok, [[1, 2], []]} = py:call('__main__', argz, [1, 2], #{}),
+    Seq = lists:seq(1, 12),
+    {ok, [Seq, []]} = py:call('__main__', argz, Seq),
+    Big = lists:seq(300, 312),
+    {ok, [Big, []]} = py:call('__main__', argz, Big),
+    Mixed = [<<"x">>, 1.5, {1, 2}, [3], #{a => 1}, none, true, foo],
+    {ok, [Mixed, []]} = py:call('__main__', argz, Mixed),
+    {ok, [[], [{a, 1}, {b, [1]}]]} = py:call('__main__', argz, [], #{a => 1, b => [1]}),
+    {ok, ["abc", []]} = py:call('__main__', argz, "abc"),
+    {ok, 3} = py:call(<<"operator">>, <<"add">>, [1, 2]),
+    {error, {'TypeError', <<"'ImproperList' object is not iterable">>}} =
+        py:call('__main__', argz, [1 | 2]),
+    {error, {'TypeError', <<"module name must be a string">>}} = py:call(<<255, 1>>, f, []),
+    {error, {'TypeError', <<"attribute name must be string, not 'bytes'">>}} =
+        py:call(operator, <<255>>, []),
+    Name = unicode:characters_to_binary("lookup_\x{e9}"),
+    ok = py:exec(<<"import sys, types\nsys.modules['", Name/binary, "'] = types.ModuleType('x')\n",
+                   "sys.modules['", Name/binary, "'].f = lambda: 1\n">>),
+    {ok, 1} = py:call(Name, f, []).
+
+%% More names than the port keeps: each call still reaches its own function.
+many_names_are_told_apart(_Config) ->
+    ok = py:exec(<<"for _i in range(400):\n    globals()['name_%d' % _i] = (lambda v: lambda: v)(_i)\n">>),
+    Names = [{I, list_to_atom("name_" ++ integer_to_list(I))} || I <- lists:seq(0, 399)],
+    [{ok, I} = py:call('__main__', F, []) || _ <- [1, 2], {I, F} <- Names],
+    LongName = list_to_atom(lists:duplicate(200, $z)),
+    ok = py:exec(iolist_to_binary([atom_to_list(LongName), " = lambda: 'long'\n"])),
+    [{ok, <<"long">>} = py:call('__main__', LongName, []) || _ <- [1, 2]],
+    ok.

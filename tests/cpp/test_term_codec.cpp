@@ -263,6 +263,25 @@ TEST_CASE("term codec decodes other atoms as erlang.Atom that encode back", "[te
     }
 }
 
+TEST_CASE("term codec tells apart atoms the decoder keeps", "[term]") {
+    // More names than the table of recent atoms holds, each decoded twice;
+    // the same bytes as latin-1 and as UTF-8 are different atoms.
+    for (int round = 0; round < 2; ++round) {
+        for (int i = 0; i < 300; ++i) {
+            std::string name = "atom_" + std::to_string(i);
+            py::object atom = decode(utf8_atom(name));
+            CHECK(same_type(atom, types().atom));
+            CHECK(equal(atom, py::str(name)));
+        }
+        std::string e_acute = "\xc3\xa9";
+        py::object as_utf8 = decode(bytes({131, 119, 2}) + e_acute);
+        py::object as_latin1 = decode(bytes({131, 115, 2}) + e_acute);
+        CHECK(equal(as_utf8, eval("'\\u00e9'")));
+        CHECK(equal(as_latin1, eval("'\\u00c3\\u00a9'")));
+        CHECK_THROWS_AS(decode(bytes({131, 119, 1, 0xe9})), term_error);
+    }
+}
+
 TEST_CASE("term codec keeps non-ASCII atoms", "[term]") {
     py::object from_latin1 = decode(erl_latin1_atom);
     CHECK(same_type(from_latin1, types().atom));

@@ -1,4 +1,5 @@
-// libFuzzer target: the frame parser, the ETF structure check and the ETF -> Python decoder.
+// libFuzzer target: the frame parser, the ETF structure check and the ETF -> Python decoder
+// (decode_term, and decode_call for a call request's parts).
 //
 // An input starting with 131 (the ETF version byte) is one term; any other
 // input is a stream of {packet,4} frames, each body decoded as a request
@@ -90,6 +91,17 @@ void round_trip(const char *data, std::size_t size) {
     }
 }
 
+// A call request's body decoded into its parts: refused, or decoded without a fault.
+void call_parts(const char *data, std::size_t size) {
+    try {
+        call_request req;
+        decode_call(data, size, fuzz_max_depth, req);
+    } catch (const term_error &) {
+    } catch (py::error_already_set &) {
+    } catch (const py::builtin_exception &) {
+    }
+}
+
 void frames(const char *data, std::size_t size) {
     while (size > 0) {
         parse_result r = parse_frame(data, size, fuzz_max_frame);
@@ -105,6 +117,7 @@ void frames(const char *data, std::size_t size) {
         if (check.ok) {
             round_trip(body, body_size);
         }
+        call_parts(body, body_size);
         data += length_prefix_size + r.frame_length;
         size -= length_prefix_size + r.frame_length;
     }
@@ -126,6 +139,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t *data, std::size_t size
     const char *p = reinterpret_cast<const char *>(data);
     if (size > 0 && data[0] == 131) {
         round_trip(p, size);
+        call_parts(p, size);
     } else {
         frames(p, size);
     }
