@@ -4,6 +4,7 @@
 #include "binary_decode.hpp"
 #include "module_lookup.hpp"
 #include "python_types.hpp"
+#include "stack_guard.hpp"
 #include "term_buffer.hpp"
 
 #include <cmath>
@@ -20,6 +21,14 @@ namespace {
 class decoder {
 public:
     explicit decoder(const char *buf) : buf_(buf) {}
+
+    // Each container recurses: a thread with a small stack (a Python thread
+    // after threading.stack_size()) may run out before the depth limit.
+    static void guard_stack() {
+        if (stack_nearly_exhausted()) {
+            throw term_error("term nested too deep for this thread's stack");
+        }
+    }
 
     // The input has passed check_term: lengths and nesting are known good.
     py::object term() {
@@ -62,6 +71,7 @@ public:
             case ERL_SMALL_TUPLE_EXT:
             case ERL_LARGE_TUPLE_EXT: {
                 int arity = 0;
+                guard_stack();
                 ei_decode_tuple_header(buf_, &index_, &arity);
                 if (arity == 2 && forced_bytes()) {
                     return bytes_tuple();
@@ -251,6 +261,7 @@ private:
 
     py::object list() {
         int arity = 0;
+        guard_stack();
         ei_decode_list_header(buf_, &index_, &arity);
         py::list l(arity);
         for (int i = 0; i < arity; ++i) {
@@ -320,6 +331,7 @@ private:
     // that is an error instead.
     py::object map() {
         int arity = 0;
+        guard_stack();
         ei_decode_map_header(buf_, &index_, &arity);
         py::dict d;
         for (int i = 0; i < arity; ++i) {

@@ -3,6 +3,7 @@
 
 #include "huge_pages.hpp"
 #include "python_types.hpp"
+#include "stack_guard.hpp"
 #include "term_buffer.hpp"
 
 #include <cmath>
@@ -162,6 +163,12 @@ public:
         if (depth > max_depth_) {
             throw py::value_error("value nested deeper than " + std::to_string(max_depth_)
                                   + " levels (or it contains itself)");
+        }
+        // Every 8 levels (a few KiB of stack, well inside the reserve): a
+        // thread with a small stack may run out before the depth limit.
+        if ((depth & 7) == 0 && stack_nearly_exhausted()) {
+            throw py::value_error("value nested too deep for this thread's stack ("
+                                  + std::to_string(depth) + " levels)");
         }
         PyObject *o = obj.ptr();
         PyTypeObject *type = Py_TYPE(o);

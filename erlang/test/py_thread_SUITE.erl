@@ -27,7 +27,8 @@
          cpu_thread_runs_while_another_waits/1,
          handlers_are_reused_across_rounds/1,
          requests_served_while_a_reading_thread_stays_away/1,
-         quick_replies_do_not_wait_for_slow_requests_of_their_batch/1]).
+         quick_replies_do_not_wait_for_slow_requests_of_their_batch/1,
+         deep_values_on_a_small_thread_stack_are_errors_not_crashes/1]).
 
 %% Registered as Erlang functions (by module and name).
 -export([double_it/1, add_one/1, my_function/1, maybe_fail/1, step/1, slow/1,
@@ -57,7 +58,8 @@ all() ->
      cpu_thread_runs_while_another_waits,
      handlers_are_reused_across_rounds,
      requests_served_while_a_reading_thread_stays_away,
-     quick_replies_do_not_wait_for_slow_requests_of_their_batch].
+     quick_replies_do_not_wait_for_slow_requests_of_their_batch,
+     deep_values_on_a_small_thread_stack_are_errors_not_crashes].
 
 init_per_suite(Config) ->
     %% Loaded first: python_path set before the load would be overwritten by
@@ -357,6 +359,52 @@ await_waiting_for_reply(Pid) ->
             erlang:yield(),
             await_waiting_for_reply(Pid)
     end.
+
+%% A Python thread started after threading.stack_size(256 KiB) has room for
+%% far fewer levels than the depth limit (10,000): a deep value, either way,
+%% is an exception in that thread, not a crash of the port.
+deep_values_on_a_small_thread_stack_are_errors_not_crashes(_Config) ->
+    #{os_pid := OsPid} = py_coordinator:stats(),
+    ok = py:register_function(deep_list, fun([N]) -> nest(N) end),
+    ok = py:exec(<<"
+import threading, erlang
+def _deep_in_thread(depth, stack):
+    out = []
+    def run():
+        v = []
+        for _ in range(depth):
+            v = [v]
+        for what, f in (('send', lambda: erlang.call('echo', v)),
+                        ('receive', lambda: erlang.call('deep_list', depth))):
+            try:
+                r = f()
+                n = 0
+                while r:
+                    r, n = r[0], n + 1
+                out.append((what, 'ok', n))
+            except Exception as e:
+                out.append((what, type(e).__name__, str(e)))
+    old = threading.stack_size(stack)
+    try:
+        t = threading.Thread(target=run)
+        t.start()
+    finally:
+        threading.stack_size(old)
+    t.join()
+    return out
+">>),
+    {ok, Small} = py:eval(<<"_deep_in_thread(9000, 256 * 1024)">>),
+    ct:pal("9,000 levels from a thread with a 256 KiB stack: ~p", [Small]),
+    [{<<"send">>, <<"ValueError">>, SendText}, {<<"receive">>, <<"RuntimeError">>, ReceiveText}] = Small,
+    {match, _} = re:run(SendText, <<"^value nested too deep for this thread's stack">>),
+    {match, _} = re:run(ReceiveText, <<"nested too deep for this thread's stack">>),
+    %% The default stack holds the same depth both ways.
+    {ok, [{<<"send">>, <<"ok">>, 9000}, {<<"receive">>, <<"ok">>, 9000}]} =
+        py:eval(<<"_deep_in_thread(9000, 0)">>),
+    #{os_pid := OsPid} = py_coordinator:stats().
+
+nest(0) -> [];
+nest(N) -> [nest(N - 1)].
 
 cpu_thread_runs_while_another_waits(_Config) ->
     {ok, {{slept, 300}, Iterations, Waited}} =
