@@ -148,35 +148,9 @@ py::object exchange(const py::str &name, channel &ch, ref_id ref, term_buffer &r
     return answer_value(*answer);
 }
 
-// The callback frame buffer a thread keeps between its erlang.calls, so a
-// call costs no allocation for it. A call made while another one is
-// encoding on the same thread (an encoder hook calling erlang.call) finds it
-// taken and makes its own; one that grew past 64 KiB is freed, not kept.
-thread_local std::unique_ptr<term_buffer> spare_request;
-
-class request_buffer {
-public:
-    explicit request_buffer(const frame_header &header) : buf_(std::move(spare_request)) {
-        if (buf_) {
-            buf_->restart(header);
-        } else {
-            buf_ = std::make_unique<term_buffer>(header);
-        }
-    }
-    ~request_buffer() {
-        if (!spare_request && buf_->capacity() <= keep_limit) {
-            spare_request = std::move(buf_);
-        }
-    }
-    request_buffer(const request_buffer &) = delete;
-    request_buffer &operator=(const request_buffer &) = delete;
-
-    term_buffer &operator*() { return *buf_; }
-
-private:
-    static constexpr std::size_t keep_limit = 64 * 1024;
-    std::unique_ptr<term_buffer> buf_;
-};
+// The callback frame buffer a thread keeps between its erlang.calls.
+struct callback_frames {};
+using request_buffer = kept_term_buffer<callback_frames>;
 
 // Requires the GIL; releases it while waiting. Sends a callback frame on
 // this thread's channel, its body written by `body(x, max_depth)`, and

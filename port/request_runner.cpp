@@ -36,36 +36,9 @@ private:
     PyGILState_STATE state_;
 };
 
-// The reply buffer a thread keeps between requests, so a reply costs no
-// allocation. A request nested in another on the same thread (erlang.call
-// serving a request from Erlang) finds it taken and makes its own; a buffer
-// that grew past 64 KiB is freed rather than kept.
-thread_local std::unique_ptr<term_buffer> spare_reply;
-
-class reply_buffer {
-public:
-    explicit reply_buffer(const frame_header &header) : buf_(std::move(spare_reply)) {
-        if (buf_) {
-            buf_->restart(header);
-        } else {
-            buf_ = std::make_unique<term_buffer>(header);
-        }
-    }
-    ~reply_buffer() {
-        if (!spare_reply && buf_->capacity() <= keep_limit) {
-            spare_reply = std::move(buf_);
-        }
-    }
-    reply_buffer(const reply_buffer &) = delete;
-    reply_buffer &operator=(const reply_buffer &) = delete;
-
-    term_buffer &operator*() { return *buf_; }
-    term_buffer *operator->() { return buf_.get(); }
-
-private:
-    static constexpr std::size_t keep_limit = 64 * 1024;
-    std::unique_ptr<term_buffer> buf_;
-};
+// The reply buffer a thread keeps between requests.
+struct reply_frames {};
+using reply_buffer = kept_term_buffer<reply_frames>;
 
 void encode_error_triple(ei_x_buff *x,
                          const std::string &cls,

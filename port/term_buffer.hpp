@@ -4,6 +4,9 @@
 #include "frame_codec.hpp"
 
 #include <ei.h>
+
+#include <cstddef>
+#include <memory>
 #include <stdexcept>
 
 namespace erlang_python {
@@ -54,6 +57,41 @@ private:
     ei_x_buff x_{};
     frame_header header_;
 };
+
+// A term_buffer a thread keeps from one frame to the next, so a frame costs
+// no allocation. One spare per Use (a tag type) and thread: a frame built
+// while another of the same Use is being built on the thread (a nested
+// request, an encoder hook calling erlang.call) finds the spare taken and
+// makes its own; a buffer grown past 64 KiB is freed rather than kept.
+template <class Use>
+class kept_term_buffer {
+public:
+    explicit kept_term_buffer(const frame_header &header) : buf_(std::move(spare)) {
+        if (buf_) {
+            buf_->restart(header);
+        } else {
+            buf_ = std::make_unique<term_buffer>(header);
+        }
+    }
+    ~kept_term_buffer() {
+        if (!spare && buf_->capacity() <= keep_limit) {
+            spare = std::move(buf_);
+        }
+    }
+    kept_term_buffer(const kept_term_buffer &) = delete;
+    kept_term_buffer &operator=(const kept_term_buffer &) = delete;
+
+    term_buffer &operator*() { return *buf_; }
+    term_buffer *operator->() { return buf_.get(); }
+
+private:
+    static constexpr std::size_t keep_limit = 64 * 1024;
+    static thread_local std::unique_ptr<term_buffer> spare;
+    std::unique_ptr<term_buffer> buf_;
+};
+
+template <class Use>
+thread_local std::unique_ptr<term_buffer> kept_term_buffer<Use>::spare;
 
 // Throws when an ei encoder reports failure (out of memory or a size past int).
 inline void ei_check(int rc, const char *what) {
