@@ -1,8 +1,9 @@
 // Finds the module and function a request names, without the import machinery on the hot path.
 #include "module_lookup.hpp"
 
+#include "recent_objects.hpp"
+
 #include <cstdint>
-#include <cstring>
 
 namespace erlang_python {
 namespace {
@@ -66,31 +67,9 @@ PyObject *known_module(PyObject *name) {
     return known == m ? m : nullptr;
 }
 
-// The names of recent requests: a direct-mapped table of interned str by
-// their UTF-8 bytes, so a request's names cost no decoding, allocation or
-// hashing.
-constexpr std::size_t max_name = 62;
-constexpr std::size_t name_slots = 128;
-struct name_slot {
-    PyObject *str = nullptr; // strong
-    unsigned char size = 0;
-    char bytes[max_name];
-};
-name_slot *names = nullptr; // name_slots of them, allocated on first use
-
-std::size_t name_hash(const char *p, std::size_t n) {
-    std::uint64_t h = n;
-    std::size_t i = 0;
-    for (; i + 8 <= n; i += 8) { // eight bytes at a time, then the rest
-        std::uint64_t word = 0;
-        std::memcpy(&word, p + i, 8);
-        h = (h ^ word) * 0x9e3779b97f4a7c15u;
-    }
-    for (; i < n; ++i) {
-        h = (h ^ static_cast<unsigned char>(p[i])) * 0x100000001b3u;
-    }
-    return std::size_t(h ^ (h >> 29) ^ (h >> 47)) % name_slots;
-}
+// The names of recent requests: interned str by their UTF-8 bytes, so a
+// request's names cost no decoding, allocation or hashing.
+recent_objects<128, 62> names;
 
 // Data descriptors of the module type (__dict__, __class__, __annotations__,
 // ...) win over the module's __dict__ in getattr: leave dunder names to it.
@@ -229,16 +208,8 @@ py::object find_function(py::handle module, py::handle function) {
 }
 
 py::object name_str(const char *utf8, std::size_t size) {
-    name_slot *slot = nullptr;
-    if (size <= max_name) {
-        if (names == nullptr) {
-            names = new name_slot[name_slots];
-        }
-        slot = &names[name_hash(utf8, size)];
-        if (slot->str != nullptr && slot->size == size
-            && std::memcmp(slot->bytes, utf8, size) == 0) {
-            return py::reinterpret_borrow<py::object>(slot->str);
-        }
+    if (PyObject *kept = names.find(utf8, size)) {
+        return py::reinterpret_borrow<py::object>(kept);
     }
     PyObject *s = PyUnicode_DecodeUTF8(utf8, Py_ssize_t(size), "strict");
     if (s == nullptr) {
@@ -249,27 +220,14 @@ py::object name_str(const char *utf8, std::size_t size) {
         return py::object();
     }
     PyUnicode_InternInPlace(&s);
-    if (slot == nullptr) {
-        return py::reinterpret_steal<py::object>(s);
-    }
-    PyObject *old = slot->str;
-    slot->str = s;
-    slot->size = static_cast<unsigned char>(size);
-    std::memcpy(slot->bytes, utf8, size);
-    Py_XDECREF(old);
-    return py::reinterpret_borrow<py::object>(s);
+    names.keep(utf8, size, 0, s);
+    return py::reinterpret_steal<py::object>(s);
 }
 
 void release_module_lookup() {
     forget_found();
     Py_CLEAR(complete_modules);
-    if (names != nullptr) {
-        for (std::size_t i = 0; i < name_slots; ++i) {
-            Py_CLEAR(names[i].str);
-        }
-        delete[] names;
-        names = nullptr;
-    }
+    names.clear();
 }
 
 } // namespace erlang_python

@@ -1,8 +1,8 @@
 // The Python classes the term codec builds (erlang.Atom, erlang.Pid, ...), looked up once.
 #include "python_types.hpp"
 
-#include <cstdint>
-#include <cstring>
+#include "recent_objects.hpp"
+
 #include <memory>
 #include <stdexcept>
 
@@ -15,35 +15,8 @@ std::unique_ptr<python_types> loaded;
 // past Py_Finalize would be dropped at exit, without an interpreter.
 bool released = false;
 
-// Recent atoms by their name's bytes: a direct-mapped table.
-constexpr std::size_t max_atom_name = 30;
-constexpr std::size_t atom_slots = 64;
-struct atom_slot {
-    PyObject *atom = nullptr; // strong
-    unsigned char size = 0;
-    bool utf8 = false;
-    char name[max_atom_name];
-};
-atom_slot *atoms = nullptr; // atom_slots of them, allocated on first use
-
-std::size_t atom_hash(const char *p, std::size_t n, bool utf8) {
-    std::uint32_t h = 2166136261u ^ std::uint32_t(utf8); // FNV-1a
-    for (std::size_t i = 0; i < n; ++i) {
-        h = (h ^ static_cast<unsigned char>(p[i])) * 16777619u;
-    }
-    return (h ^ (h >> 15)) % atom_slots;
-}
-
-void forget_atoms() {
-    if (atoms == nullptr) {
-        return;
-    }
-    for (std::size_t i = 0; i < atom_slots; ++i) {
-        Py_CLEAR(atoms[i].atom);
-    }
-    delete[] atoms;
-    atoms = nullptr;
-}
+// Recent atoms by their name's bytes (tag: UTF-8 or latin-1).
+recent_objects<64, 30> atoms;
 } // namespace
 
 void load_python_types() {
@@ -76,7 +49,7 @@ void load_python_types() {
 
 void release_python_types() {
     released = true;
-    forget_atoms();
+    atoms.clear();
     loaded.reset();
 }
 
@@ -87,22 +60,12 @@ const python_types &types() {
     return *loaded;
 }
 
-} // namespace erlang_python
-
-namespace erlang_python {
 
 PyObject *atom_from_etf(const char *name, std::size_t size, bool utf8) {
-    atom_slot *slot = nullptr;
-    if (size <= max_atom_name && !released) {
-        if (atoms == nullptr) {
-            atoms = new atom_slot[atom_slots];
-        }
-        slot = &atoms[atom_hash(name, size, utf8)];
-        if (slot->atom != nullptr && slot->size == size && slot->utf8 == utf8
-            && std::memcmp(slot->name, name, size) == 0) {
-            Py_INCREF(slot->atom);
-            return slot->atom;
-        }
+    const unsigned char tag = utf8 ? 1 : 0;
+    if (PyObject *kept = atoms.find(name, size, tag)) {
+        Py_INCREF(kept);
+        return kept;
     }
     PyObject *text = utf8 ? PyUnicode_DecodeUTF8(name, Py_ssize_t(size), "strict")
                           : PyUnicode_DecodeLatin1(name, Py_ssize_t(size), "strict");
@@ -111,22 +74,11 @@ PyObject *atom_from_etf(const char *name, std::size_t size, bool utf8) {
     }
     PyObject *atom = PyObject_CallOneArg(types().atom.ptr(), text);
     Py_DECREF(text);
-    if (atom == nullptr || slot == nullptr) {
-        return atom;
+    // The call may have run Python code (the first one imports erlang._types),
+    // even up to release_python_types().
+    if (atom != nullptr && !released) {
+        atoms.keep(name, size, tag, atom);
     }
-    // The call may have run Python code (the first one imports erlang._types):
-    // the table is looked up again.
-    if (atoms == nullptr) {
-        return atom;
-    }
-    slot = &atoms[atom_hash(name, size, utf8)];
-    PyObject *old = slot->atom;
-    Py_INCREF(atom);
-    slot->atom = atom;
-    slot->size = static_cast<unsigned char>(size);
-    slot->utf8 = utf8;
-    std::memcpy(slot->name, name, size);
-    Py_XDECREF(old);
     return atom;
 }
 
