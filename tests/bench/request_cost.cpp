@@ -25,49 +25,45 @@ namespace ep = erlang_python;
 
 namespace {
 
-ep::frame make_frame(ep::frame_kind kind, const ei_x_buff &body) {
+// A frame of `kind` whose body `body(x)` writes (after the version byte).
+template <class Body>
+ep::frame make_frame(ep::frame_kind kind, Body &&body) {
+    ei_x_buff x;
+    ei_x_new_with_version(&x);
+    body(&x);
     ep::frame f;
     f.header = {kind, ep::any_channel, 1};
-    f.storage = ep::byte_buffer(body.buff, std::size_t(body.index));
+    f.storage = ep::byte_buffer(x.buff, std::size_t(x.index));
     f.body_offset = 0;
-    f.body_size = std::size_t(body.index);
+    f.body_size = std::size_t(x.index);
+    ei_x_free(&x);
     return f;
 }
 
 // {<<"operator">>, <<"add">>, [1, 2], #{}}, the list as STRING_EXT like term_to_binary.
 ep::frame call_frame() {
-    ei_x_buff x;
-    ei_x_new_with_version(&x);
-    ei_x_encode_tuple_header(&x, 4);
-    ei_x_encode_binary(&x, "operator", 8);
-    ei_x_encode_binary(&x, "add", 3);
-    ei_x_encode_string_len(&x, "\1\2", 2);
-    ei_x_encode_map_header(&x, 0);
-    ep::frame f = make_frame(ep::frame_kind::call, x);
-    ei_x_free(&x);
-    return f;
+    return make_frame(ep::frame_kind::call, [](ei_x_buff *x) {
+        ei_x_encode_tuple_header(x, 4);
+        ei_x_encode_binary(x, "operator", 8);
+        ei_x_encode_binary(x, "add", 3);
+        ei_x_encode_string_len(x, "\1\2", 2);
+        ei_x_encode_map_header(x, 0);
+    });
 }
 
 // {<<"1+1">>, none}
 ep::frame eval_frame() {
-    ei_x_buff x;
-    ei_x_new_with_version(&x);
-    ei_x_encode_tuple_header(&x, 2);
-    ei_x_encode_binary(&x, "1+1", 3);
-    ei_x_encode_atom(&x, "none");
-    ep::frame f = make_frame(ep::frame_kind::eval, x);
-    ei_x_free(&x);
-    return f;
+    return make_frame(ep::frame_kind::eval, [](ei_x_buff *x) {
+        ei_x_encode_tuple_header(x, 2);
+        ei_x_encode_binary(x, "1+1", 3);
+        ei_x_encode_atom(x, "none");
+    });
 }
 
 // <<"x = 1">>
 ep::frame exec_frame() {
-    ei_x_buff x;
-    ei_x_new_with_version(&x);
-    ei_x_encode_binary(&x, "x = 1", 5);
-    ep::frame f = make_frame(ep::frame_kind::exec, x);
-    ei_x_free(&x);
-    return f;
+    return make_frame(ep::frame_kind::exec,
+                      [](ei_x_buff *x) { ei_x_encode_binary(x, "x = 1", 5); });
 }
 
 double thread_ns() {
