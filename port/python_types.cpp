@@ -60,7 +60,6 @@ const python_types &types() {
     return *loaded;
 }
 
-
 PyObject *atom_from_etf(const char *name, std::size_t size, bool utf8) {
     const unsigned char tag = utf8 ? 1 : 0;
     if (PyObject *kept = atoms.find(name, size, tag)) {
