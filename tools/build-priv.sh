@@ -2,7 +2,7 @@
 # rebar3's pre-compile hook (and so mix's): builds the port program and the Python package
 # into this app's priv/ with CMake; no tests, and no CMake configure when one was done before.
 set -eu
-app_dir=$(cd "$(dirname "$0")/.." && pwd)
+app_dir=$(cd "$(dirname "$0")/.." && pwd -P)
 build="$app_dir/build-priv"
 "$app_dir/tools/install-deps.sh" lib --check
 # A folder moved since it was configured (a copied checkout) is configured again.

@@ -72,10 +72,13 @@ def shell_session(cmd, cwd, env, prompt, line, answer, quit_line):
     deadline = time.monotonic() + 300
     seen = b""
 
+    # iex colours its answers even with TERM=dumb: match on the text without them.
+    colours = re.compile(rb"\x1b\[[0-9;]*m")
+
     def wait_for(pattern):
         nonlocal seen
         regex = re.compile(pattern.encode())
-        while not regex.search(seen):
+        while not regex.search(colours.sub(b"", seen)):
             left = deadline - time.monotonic()
             if left <= 0:
                 os.kill(pid, signal.SIGKILL)
@@ -92,6 +95,7 @@ def shell_session(cmd, cwd, env, prompt, line, answer, quit_line):
                     sys.exit(f"check_package: FAILED: {cmd[0]} ended before {pattern!r}:\n"
                              + seen.decode(errors="replace"))
                 seen += chunk
+        seen = colours.sub(b"", seen)
         found = regex.search(seen)
         print(seen[:found.end()].decode(errors="replace"), flush=True)
         seen = seen[found.end():]
