@@ -7,6 +7,7 @@
 #include "output_capture.hpp"
 #include "port_runtime.hpp"
 #include "protocol_fds.hpp"
+#include "term_codec.hpp"
 
 #include <csignal>
 #include <cstdio>
@@ -77,6 +78,7 @@ int main(int argc, char **argv) {
         ep::frame_writer writer(io, fds.out);
         ep::frame_reader reader(io, fds.in, opts.max_frame);
         ep::runtime().config = opts;
+        ep::set_none_atom(opts.none_atom);
         ep::runtime().writer = &writer;
         ep::start_output_capture(writer);
 

@@ -166,6 +166,17 @@ void remember(PyObject *, PyObject *, PyObject *, PyObject *) {}
 void forget_found() {}
 #endif
 
+// Requires the GIL. Python's own rule for source code (compile() raises the
+// same ValueError): a name holding a NUL would be cut at it by the C APIs
+// that take names as C strings, and name another module or function.
+void reject_nul(PyObject *name, const char *what) {
+    if (PyUnicode_Check(name)
+        && PyUnicode_FindChar(name, 0, 0, PyUnicode_GET_LENGTH(name), 1) != -1) {
+        PyErr_Format(PyExc_ValueError, "%s name cannot contain null bytes", what);
+        throw py::error_already_set();
+    }
+}
+
 } // namespace
 
 py::object find_module(py::handle name) {
@@ -175,6 +186,7 @@ py::object find_module(py::handle name) {
     if (PyErr_Occurred()) {
         throw py::error_already_set();
     }
+    reject_nul(name.ptr(), "module");
     PyObject *m = slow_module(name.ptr());
     if (m == nullptr) {
         throw py::error_already_set();
@@ -186,8 +198,9 @@ py::object find_function(py::handle module, py::handle function) {
     if (PyObject *again = found_again(module.ptr(), function.ptr())) {
         return py::reinterpret_borrow<py::object>(again);
     }
-    PyObject *m = known_module(module.ptr());
     PyObject *f = function.ptr();
+    reject_nul(f, "function");
+    PyObject *m = known_module(module.ptr());
     if (m != nullptr && PyModule_CheckExact(m) && PyUnicode_CheckExact(f) && !dunder(f)) {
         PyObject *in_dict = PyDict_GetItemWithError(PyModule_GetDict(m), f);
         if (in_dict != nullptr) {

@@ -45,6 +45,7 @@ const char *usage() {
            "  --path DIR         prepend DIR to sys.path (repeatable)\n"
            "  --max-memory BYTES limit the address space (RLIMIT_AS)\n"
            "  --max-cpu SECONDS  limit the CPU time (RLIMIT_CPU)\n"
+           "  --none-atom ATOM   the atom Python's None becomes: none (default), nil or undefined\n"
            "  --version          print the program, protocol and Python versions\n"
            "  --help             print this text\n";
 }
@@ -73,6 +74,12 @@ options parse_options(int argc, char **argv) {
             o.max_memory = to_size(a, value(), 1 << 20);
         } else if (a == "--max-cpu") {
             o.max_cpu_seconds = to_size(a, value(), 1);
+        } else if (a == "--none-atom") {
+            o.none_atom = value();
+            if (o.none_atom != "none" && o.none_atom != "nil" && o.none_atom != "undefined") {
+                throw std::invalid_argument("--none-atom needs none, nil or undefined, not '"
+                                            + o.none_atom + "'");
+            }
         } else if (a == "--path") {
             o.python_path.push_back(value());
         } else {

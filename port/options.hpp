@@ -27,6 +27,7 @@ struct options {
     std::vector<std::string> python_path; // prepended to sys.path
     std::size_t max_memory = 0;           // RLIMIT_AS in bytes; 0: no limit
     std::size_t max_cpu_seconds = 0;      // RLIMIT_CPU; 0: no limit
+    std::string none_atom = "none";       // the atom None becomes: none, nil or undefined
     bool help = false;
     bool version = false;
 };

@@ -125,6 +125,10 @@ void encode_str(ei_x_buff *x, PyObject *o, bool as_atom) {
     encode_atom(x, utf8, std::size_t(len));
 }
 
+// The atom None becomes (set_none_atom): read by every conversion, written
+// once before the first.
+std::string none_atom = "none";
+
 // Requires the GIL. Python's own error for a container changed under iteration.
 [[noreturn]] void changed_size(const char *what) {
     PyErr_Format(PyExc_RuntimeError, "%s changed size while it was converted", what);
@@ -185,7 +189,7 @@ public:
         } else if (type == &PyDict_Type) {
             dict(o, depth);
         } else if (o == Py_None) {
-            encode_atom(x_, "none", 4);
+            encode_atom(x_, none_atom.data(), none_atom.size());
         } else if (o == Py_True) {
             encode_atom(x_, "true", 4);
         } else if (o == Py_False) {
@@ -480,6 +484,10 @@ void encode_term(ei_x_buff *x, py::handle obj, std::size_t max_depth) {
 
 void encode_list(ei_x_buff *x, PyObject *const *items, std::size_t count, std::size_t max_depth) {
     encoder(x, max_depth).list(items, count, 0);
+}
+
+void set_none_atom(const std::string &name) {
+    none_atom = name;
 }
 
 } // namespace erlang_python

@@ -40,6 +40,10 @@
 
 -define(TRACEBACK_KEY, '$py_last_traceback').
 
+%% Arguments are checked before anything is sent, so a bad one is an error
+%% in the caller (function_clause or badarg) and Python runs nothing.
+-define(is_timeout(T), (T =:= infinity orelse (is_integer(T) andalso T >= 0))).
+
 %% API.
 
 %% @doc Calls `Module.Function(*Args)' with the default timeout.
@@ -51,13 +55,14 @@ call(Module, Function, Args) ->
 %% @doc Calls `Module.Function(*Args, **Kwargs)'; Kwargs keys are atoms or binaries.
 -spec call(name(), name(), list(), map()) -> {ok, term()} | {error, error_reason()}.
 call(Module, Function, Args, Kwargs) when is_list(Args), is_map(Kwargs) ->
-    request(?PY_CALL, {text(Module), text(Function), Args, Kwargs}, default).
+    request(?PY_CALL, call_term(Module, Function, Args, Kwargs), default).
 
 %% @doc Like `call/4' with a timeout in milliseconds (or `infinity').
 -spec call(name(), name(), list(), map(), timeout()) ->
           {ok, term()} | {error, error_reason()}.
-call(Module, Function, Args, Kwargs, Timeout) when is_list(Args), is_map(Kwargs) ->
-    request(?PY_CALL, {text(Module), text(Function), Args, Kwargs}, Timeout).
+call(Module, Function, Args, Kwargs, Timeout)
+  when is_list(Args), is_map(Kwargs), ?is_timeout(Timeout) ->
+    request(?PY_CALL, call_term(Module, Function, Args, Kwargs), Timeout).
 
 %% @doc Evaluates one Python expression in the `__main__' namespace.
 -spec eval(code()) -> {ok, term()} | {error, error_reason()}.
@@ -71,7 +76,7 @@ eval(Code, Locals) ->
 
 %% @doc Like `eval/2' with a timeout in milliseconds (or `infinity').
 -spec eval(code(), map(), timeout()) -> {ok, term()} | {error, error_reason()}.
-eval(Code, Locals, Timeout) ->
+eval(Code, Locals, Timeout) when ?is_timeout(Timeout) ->
     eval_request(Code, Locals, Timeout).
 
 %% @doc Runs Python statements in `__main__'; what they define stays visible
@@ -82,7 +87,7 @@ exec(Code) ->
 
 %% @doc Like `exec/1' with a timeout in milliseconds (or `infinity').
 -spec exec(code(), timeout()) -> ok | {error, error_reason()}.
-exec(Code, Timeout) ->
+exec(Code, Timeout) when ?is_timeout(Timeout) ->
     exec_request(Code, Timeout).
 
 %% @doc Makes `Fun(Args)' callable from Python as `erlang.call(Name, *Args)'.
@@ -101,13 +106,19 @@ unregister_function(Name) ->
     py_registry:unregister(text(Name)).
 
 %% @doc Counters for tests and operators: Python thread channels, live handler
-%% processes, pending calls, callbacks in flight, and the port's own view.
--spec stats() -> map().
+%% processes, pending calls, callbacks in flight, and the port's own view
+%% (the README lists every key). Every key is an atom.
+-spec stats() -> #{atom() => term()}.
 stats() ->
     Local = try py_coordinator:stats() catch exit:_ -> #{running => false} end,
     case request(?PY_STATS, {}, default) of
-        {ok, Port} -> Local#{port => Port};
-        {error, _} -> Local
+        {ok, Port} ->
+            %% The port's keys are names in our own port program, never
+            %% user data: a fixed, small set of atoms.
+            Local#{port => maps:fold(fun(K, V, Acc) -> Acc#{binary_to_atom(K, utf8) => V} end,
+                                     #{}, Port)};
+        {error, _} ->
+            Local
     end.
 
 %% @doc The formatted Python traceback of this process's last failed request.
@@ -116,6 +127,20 @@ last_traceback() ->
     get(?TRACEBACK_KEY).
 
 %% Internal.
+
+call_term(Module, Function, Args, Kwargs) ->
+    _ = length(Args), % an improper list is badarg here
+    ok = check_keywords(Kwargs),
+    {text(Module), text(Function), Args, Kwargs}.
+
+%% Keyword names are atoms or binaries (Python wants str).
+check_keywords(Kwargs) when map_size(Kwargs) =:= 0 ->
+    ok;
+check_keywords(Kwargs) ->
+    case lists:all(fun(K) -> is_atom(K) orelse is_binary(K) end, maps:keys(Kwargs)) of
+        true -> ok;
+        false -> error(badarg, [Kwargs])
+    end.
 
 eval_request(Code, Locals, Timeout) when is_map(Locals) ->
     request(?PY_EVAL, {text(Code), Locals}, Timeout).

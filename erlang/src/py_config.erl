@@ -51,6 +51,8 @@ rules() ->
      {max_cpu_seconds, limit(1), <<"infinity or a positive integer (seconds)">>},
      {max_new_atoms, int_in(0, infinity), <<"a non-negative integer">>},
      {output, fun is_output/1, <<"logger, none or {device, IoDevice}">>},
+     {none_atom, fun(V) -> lists:member(V, [none, nil, undefined]) end,
+      <<"none, nil or undefined">>},
      {restart_intensity, fun is_intensity/1,
       <<"{MaxRestarts, Seconds}: a non-negative and a positive integer">>}].
 

@@ -164,6 +164,7 @@ init([]) ->
             "--max-frame", integer_to_list(MaxFrame)]
         ++ limit_args("--max-memory", env(max_memory))
         ++ limit_args("--max-cpu", env(max_cpu_seconds))
+        ++ ["--none-atom", atom_to_list(env(none_atom))]
         ++ lists:append([["--path", Dir] || Dir <- env(python_path)]),
     Port = open_port({spawn_executable, Exe},
                      [{packet, 4}, binary, exit_status, use_stdio,
@@ -173,6 +174,7 @@ init([]) ->
     receive
         {Port, {data, <<?PY_HELLO, _:32, _:64, Body/binary>>}} ->
             {ok, {?PY_PROTOCOL_VERSION, PyVersion, OsPid}} = py_protocol:decode(Body),
+            send_functions(Port, Timeout),
             %% No write_concurrency: with it, an insert plus a take cost about
             %% 0.2 us more per call (pinned), and each operation holds the
             %% table's lock only briefly.
@@ -294,6 +296,34 @@ terminate(_Reason, S = #state{port = Port}) ->
     ok.
 
 %% Internal.
+
+%% Before the port is published, so that no request can see Python's
+%% `erlang' module without the registered names (py_registry).
+send_functions(Port, Timeout) ->
+    case py_registry:functions() of
+        {_, []} ->
+            ok;
+        {Version, Names} ->
+            Ref = erlang:unique_integer([positive]),
+            Request = {<<"erlang">>, <<"_set_functions">>, [Version, Names], #{}},
+            true = erlang:port_command(Port, py_protocol:frame(?PY_CALL, ?PY_ANY_CHANNEL,
+                                                               Ref, Request)),
+            receive
+                {Port, {data, <<?PY_REPLY, _:32, Ref:64, Reply/binary>>}} ->
+                    case py_protocol:decode(Reply) of
+                        {ok, {ok, _}} -> ok;
+                        Error -> logger:warning("erlang_python: Python was not told of the "
+                                                "registered functions: ~0p", [Error])
+                    end;
+                {Port, {exit_status, _}} = Exit ->
+                    %% Handled by the loop, once the port is known.
+                    self() ! Exit,
+                    ok
+            after Timeout ->
+                logger:warning("erlang_python: Python was not told of the registered functions "
+                               "within ~p ms", [Timeout])
+            end
+    end.
 
 await_ready(Start, Timeout) ->
     Waited = erlang:monotonic_time(millisecond) - Start,
