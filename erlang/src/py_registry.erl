@@ -120,7 +120,7 @@ changed(State) ->
 %% Strictly increasing for the life of the node, so a restarted registry
 %% still numbers its changes after the ones Python has seen.
 change_number() ->
-    erlang:unique_integer([monotonic]).
+    erlang:unique_integer([monotonic, positive]).
 
 names() ->
     ets:select(?MODULE, [{{'$1', '_'}, [], ['$1']}]).

@@ -16,7 +16,7 @@ Values convert as the README's type table says; ``register_encoder`` (or a
 is the one way Python creates an atom the Erlang node does not have yet.
 """
 
-import threading
+import _thread
 
 from . import _types
 from ._types import (
@@ -95,7 +95,7 @@ class _Function:
 # any name and leaves the check to Erlang.
 _registered = frozenset()
 _registered_version = -1
-_registered_lock = threading.Lock()
+_registered_lock = _thread.allocate_lock()  # not threading: its import costs ms
 
 
 def _set_functions(version, names):
