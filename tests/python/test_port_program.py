@@ -60,6 +60,7 @@ def test_an_unknown_option_is_a_usage_error():
         ("--max-depth", "20001", "--max-depth needs a whole number from 1 to 20000"),
         ("--threads", "1025", "--threads needs a whole number from 1 to 1024"),
         ("--max-depth", "0", "--max-depth needs a whole number from 1 to 20000"),
+        ("--none-atom", "null", "--none-atom needs none, nil or undefined, not 'null'"),
     ],
 )
 def test_limits_beyond_what_the_port_can_honour_are_usage_errors(flag, value, expected):
