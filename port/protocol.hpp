@@ -14,11 +14,12 @@
 //   eval    {Code, Locals}                     reply    ...
 //   exec    Code                               reply    {ok, none} | {error, ErrorInfo}
 //   stats   {}                                 reply    {ok, #{...}}
-//   cancel  {}  (interrupt Ref; reserved)
+//   cancel  {}  (interrupt request Ref, on any channel)
 //                                              hello    {Version, PythonVersion, OsPid}
 //                                              callback {Name, Args}          (channel N)
-//   result  {ok, Value} | {error, {Class,       <- answers a callback on channel N, same Ref
-//            Reason, Text}}
+//   result  {ok, Value} | {error, {Class,       <- answers a callback on channel N, same Ref;
+//            Reason, Text, Stack}}                 Ref 0 aborts every wait on channel N
+//                                                  (its handler process died)
 //                                              message  {Pid, Term}           (channel N)
 //                                              output   {stdout | stderr, Bytes}
 //

@@ -6,14 +6,19 @@
 
 -define(PY_PROTOCOL_VERSION, 1).
 -define(PY_HEADER_SIZE, 13).
+%% The header, and a whole frame as the port delivers it (without the
+%% length): the one place that spells the layout out, for building frames
+%% and for matching them in a receive.
+-define(PY_HEADER(Kind, Channel, Ref), <<Kind:8, Channel:32, Ref:64>>).
+-define(PY_FRAME(Kind, Channel, Ref, Body), <<Kind:8, Channel:32, Ref:64, Body/binary>>).
 -define(PY_ANY_CHANNEL, 0).
 
 %% Erlang -> port
 -define(PY_CALL, 1).      % {Module, Function, Args, Kwargs}
 -define(PY_EVAL, 2).      % {Code, Locals}
 -define(PY_EXEC, 3).      % Code
--define(PY_RESULT, 4).    % {ok, Value} | {error, {Class, Reason, Text, Stack}}
--define(PY_CANCEL, 5).    % {} (reserved)
+-define(PY_RESULT, 4).    % {ok, Value} | {error, {Class, Reason, Text, Stack}}; Ref 0: abort the channel
+-define(PY_CANCEL, 5).    % {}: interrupt request Ref
 -define(PY_STATS, 6).     % {}
 
 %% port -> Erlang

@@ -103,7 +103,7 @@ init_it(Parent) ->
 %% Replies first and without any dispatch: they are the hot path.
 loop(Parent, S = #state{port = Port}) ->
     receive
-        {Port, {data, <<?PY_REPLY, _Channel:32, Ref:64, Body/binary>>}} ->
+        {Port, {data, ?PY_FRAME(?PY_REPLY, _Channel, Ref, Body)}} ->
             loop(Parent, route_reply(Ref, Body, S));
         {'$gen_call', From, Request} ->
             {reply, Reply, S1} = handle_call(Request, From, S),
@@ -172,7 +172,7 @@ init([]) ->
     Timeout = env(startup_timeout),
     %% Output written while Python starts stays queued for handle_info.
     receive
-        {Port, {data, <<?PY_HELLO, _:32, _:64, Body/binary>>}} ->
+        {Port, {data, ?PY_FRAME(?PY_HELLO, _, _, Body)}} ->
             {ok, {?PY_PROTOCOL_VERSION, PyVersion, OsPid}} = py_protocol:decode(Body),
             send_functions(Port, Timeout),
             %% No write_concurrency: with it, an insert plus a take cost about
@@ -222,21 +222,21 @@ handle_cast(_Msg, S) ->
     {noreply, S}.
 
 -spec handle_info(term(), #state{}) -> {noreply, #state{}} | {stop, term(), #state{}}.
-handle_info({Port, {data, <<?PY_REPLY, _Channel:32, Ref:64, Body/binary>>}},
+handle_info({Port, {data, ?PY_FRAME(?PY_REPLY, _Channel, Ref, Body)}},
             S = #state{port = Port}) ->
     {noreply, route_reply(Ref, Body, S)};
-handle_info({Port, {data, <<?PY_CALLBACK, Channel:32, Ref:64, Body/binary>>}},
+handle_info({Port, {data, ?PY_FRAME(?PY_CALLBACK, Channel, Ref, Body)}},
             S = #state{port = Port}) ->
     {{Handler, InFlight}, S1} = handler(Channel, S),
     counters:add(InFlight, 1, 1),
-    Handler ! {py_callback, Ref, Body},
+    Handler ! {py_serve, {callback, Ref, Body}},
     {noreply, S1};
-handle_info({Port, {data, <<?PY_MESSAGE, Channel:32, _Ref:64, Body/binary>>}},
+handle_info({Port, {data, ?PY_FRAME(?PY_MESSAGE, Channel, _Ref, Body)}},
             S = #state{port = Port}) ->
     {{Handler, _}, S1} = handler(Channel, S),
-    Handler ! {py_message, Body},
+    Handler ! {py_serve, {message, Body}},
     {noreply, S1};
-handle_info({Port, {data, <<?PY_OUTPUT, _Channel:32, _Ref:64, Body/binary>>}},
+handle_info({Port, {data, ?PY_FRAME(?PY_OUTPUT, _Channel, _Ref, Body)}},
             S = #state{port = Port}) ->
     S#state.output ! {py_output, Body},
     {noreply, S};
@@ -309,7 +309,7 @@ send_functions(Port, Timeout) ->
             true = erlang:port_command(Port, py_protocol:frame(?PY_CALL, ?PY_ANY_CHANNEL,
                                                                Ref, Request)),
             receive
-                {Port, {data, <<?PY_REPLY, _:32, Ref:64, Reply/binary>>}} ->
+                {Port, {data, ?PY_FRAME(?PY_REPLY, _, Ref, Reply)}} ->
                     case py_protocol:decode(Reply) of
                         {ok, {ok, _}} -> ok;
                         Error -> logger:warning("erlang_python: Python was not told of the "

@@ -24,7 +24,7 @@ frame(Kind, Channel, Ref, Term) ->
                true -> erlang:term_to_binary(Term);
                false -> erlang:term_to_iovec(Term)
            end,
-    [<<Kind:8, Channel:32, Ref:64>> | Body].
+    [?PY_HEADER(Kind, Channel, Ref) | Body].
 
 %% @doc The size of a frame made by `frame/4' (without the port's length prefix).
 -spec frame_size(iolist()) -> non_neg_integer().

@@ -353,7 +353,7 @@ quick_beside({M, F}) ->
 %% Returns once Pid's request is written and it waits for the reply.
 await_waiting_for_reply(Pid) ->
     case erlang:process_info(Pid, [current_function, status]) of
-        [{current_function, {py, await_reply, _}}, {status, waiting}] ->
+        [{current_function, {py_call, await_reply, _}}, {status, waiting}] ->
             ok;
         _ ->
             erlang:yield(),
