@@ -86,8 +86,10 @@ int main(int argc, char **argv) {
         {
             pybind11::gil_scoped_release release;
             send_hello(writer);
-            ep::executor_pool pool(
-                reader, writer, opts.executor_threads, [] { bound_shutdown(2); });
+            ep::executor_pool::sizing sizing{opts.executor_threads,
+                                             opts.max_executor_threads,
+                                             std::chrono::milliseconds(opts.idle_exit_ms)};
+            ep::executor_pool pool(reader, writer, sizing, [] { bound_shutdown(2); });
             ep::runtime().pool = &pool;
             pool.start();
             pool.join();

@@ -39,6 +39,9 @@ const char *usage() {
            "\n"
            "options:\n"
            "  --threads N        executor threads for requests from Erlang (default 8, at most 1024)\n"
+           "  --max-threads N    more threads while requests queue, up to N (default 256,\n"
+           "                     at most 1024; fewer than --threads means --threads)\n"
+           "  --idle-exit MS     such an extra thread exits after MS ms without work (default 30000)\n"
            "  --max-frame BYTES  largest frame accepted or sent (default 1073741824,\n"
            "                     at most 2147479552)\n"
            "  --max-depth N      deepest term nesting converted (default 10000, at most 20000)\n"
@@ -66,6 +69,10 @@ options parse_options(int argc, char **argv) {
             o.version = true;
         } else if (a == "--threads") {
             o.executor_threads = to_size(a, value(), 1, max_executor_threads);
+        } else if (a == "--max-threads") {
+            o.max_executor_threads = to_size(a, value(), 1, max_executor_threads);
+        } else if (a == "--idle-exit") {
+            o.idle_exit_ms = to_size(a, value(), 1);
         } else if (a == "--max-frame") {
             o.max_frame = to_size(a, value(), 64, max_frame_limit);
         } else if (a == "--max-depth") {

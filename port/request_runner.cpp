@@ -9,6 +9,7 @@
 #include "port_runtime.hpp"
 #include "term_codec.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -193,8 +194,16 @@ py::object run_stats() {
     d["channels"] = registry.created();
     d["channels_in_use"] = registry.in_use();
     d["executor_threads"] = runtime().config.executor_threads;
+    d["max_executor_threads"] = std::max(runtime().config.max_executor_threads,
+                                         runtime().config.executor_threads);
     executor_pool *pool = runtime().pool;
     d["parked_reading_takeovers"] = pool != nullptr ? pool->stalls() : 0;
+    if (pool != nullptr) {
+        executor_pool::counts c = pool->count();
+        d["threads_running"] = c.threads;
+        d["threads_peak"] = c.peak_threads;
+        d["requests_queued"] = c.queued;
+    }
     return std::move(d);
 }
 

@@ -40,6 +40,8 @@ rules() ->
      {env, fun(V) -> list_of(fun is_env_var/1, V) end,
       <<"a list of {Name, Value} strings (Value may be false)">>},
      {executor_threads, int_in(1, 1024), <<"an integer from 1 to 1024">>},
+     {max_executor_threads, int_in(1, 1024), <<"an integer from 1 to 1024">>},
+     {executor_idle_timeout, int_in(1, infinity), <<"a positive integer (ms)">>},
      {startup_timeout, int_in(1, infinity), <<"a positive integer (ms)">>},
      {call_timeout, timeout_value(), <<"a non-negative integer (ms) or infinity">>},
      {max_frame_size, int_in(64, ?MAX_FRAME_LIMIT),

@@ -161,6 +161,8 @@ init([]) ->
     Exe = filename:join(priv_dir(), "erlang_python_port"),
     MaxFrame = env(max_frame_size),
     Args = ["--threads", integer_to_list(env(executor_threads)),
+            "--max-threads", integer_to_list(env(max_executor_threads)),
+            "--idle-exit", integer_to_list(env(executor_idle_timeout)),
             "--max-frame", integer_to_list(MaxFrame)]
         ++ limit_args("--max-memory", env(max_memory))
         ++ limit_args("--max-cpu", env(max_cpu_seconds))
