@@ -27,6 +27,10 @@ struct options {
     std::vector<std::string> python_path; // prepended to sys.path
     std::size_t max_memory = 0;           // RLIMIT_AS in bytes; 0: no limit
     std::size_t max_cpu_seconds = 0;      // RLIMIT_CPU; 0: no limit
+    std::string log_level = "notice";     // the OTP primary level (log_bridge.hpp)
+    bool log_bridge = false;              // erlang.LogHandler on the root logger
+    std::string venv;                     // a virtualenv folder to start in; empty: none
+    std::string check_venv;               // --check-venv: only check this folder and exit
     bool help = false;
     bool version = false;
 };

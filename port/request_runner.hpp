@@ -1,4 +1,4 @@
-// Runs one request from Erlang (call, eval, exec, stats) and writes its reply: the dispatcher.
+// Runs one request from Erlang (call, eval, exec, stats, log_level) and writes its reply: the dispatcher.
 #pragma once
 
 #include "frame_codec.hpp"

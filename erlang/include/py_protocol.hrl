@@ -15,6 +15,7 @@
 -define(PY_RESULT, 4).    % {ok, Value} | {error, {Class, Reason, Text, Stack}}
 -define(PY_CANCEL, 5).    % {} (reserved)
 -define(PY_STATS, 6).     % {}
+-define(PY_LOG_LEVEL, 7). % Level: the OTP primary level (atom); reply {ok, none}
 
 %% port -> Erlang
 -define(PY_HELLO, 64).    % {Version, PythonVersion, OsPid}
@@ -22,6 +23,7 @@
 -define(PY_CALLBACK, 66). % {Name, Args} | {'$erlang_python', new_atom, Name} (built-in)
 -define(PY_MESSAGE, 67).  % {Pid, Term}
 -define(PY_OUTPUT, 68).   % {stdout | stderr, Bytes}
+-define(PY_LOG, 69).      % {Level, Message, Meta}: one Python logging record
 
 %% Every body from the port is decoded with binary_to_term(_, [safe]): Python
 %% names only existing atoms; erlang.new_atom is the capped way to add one.

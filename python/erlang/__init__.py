@@ -91,6 +91,11 @@ def __getattr__(name):
     # Module-level __getattr__ (PEP 562): only for names not defined above,
     # so erlang.call and friends are never shadowed. Dunder lookups made by
     # Python's machinery get the usual AttributeError.
+    if name == "LogHandler":
+        # Imported on first use: `import erlang` does not import logging.
+        from ._logging import LogHandler
+
+        return LogHandler
     if name.startswith("__") and name.endswith("__"):
         raise AttributeError("module 'erlang' has no attribute %r" % name)
     return _Function(name)
