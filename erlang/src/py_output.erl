@@ -92,11 +92,13 @@ log_record(Body, S = #state{os_pid = OsPid}) ->
     end,
     S.
 
-%% OTP's convention: `file' is a string; `time' is logger's own timestamp.
-log_meta(file, File, Acc) when is_binary(File) ->
-    Acc#{file => unicode:characters_to_list(File)};
-log_meta(Key, Value, Acc) when Key =:= python_logger; Key =:= thread; Key =:= exception ->
-    Acc#{Key => Value};
+%% Names are strings, as OTP's own `file' (logger_formatter prints them
+%% plainly); the traceback stays a binary; `time' is logger's own timestamp.
+log_meta(Key, Name, Acc) when (Key =:= file orelse Key =:= python_logger orelse Key =:= thread),
+                              is_binary(Name) ->
+    Acc#{Key => unicode:characters_to_list(Name)};
+log_meta(exception, Text, Acc) when is_binary(Text) ->
+    Acc#{exception => Text};
 log_meta(Key, Value, Acc) when (Key =:= line orelse Key =:= time orelse Key =:= python_level),
                                is_integer(Value) ->
     Acc#{Key => Value};

@@ -61,11 +61,11 @@ error_record_arrives_with_its_metadata(_Config) ->
     {ok, {File, Line}} = py:call(?FIX, log, [<<"x">>, 40, <<"boom">>]),
     #{level := error, msg := {"~ts", [<<"boom">>]},
       meta := #{domain := [erlang_python], erlang_python := logging,
-                python_logger := <<"x">>, file := FileMeta, line := Line,
+                python_logger := "x", file := FileMeta, line := Line,
                 thread := Thread, python_level := 40, os_pid := OsPid, time := Time}} =
         next_event(),
     FileMeta = unicode:characters_to_list(File),
-    true = is_binary(Thread) andalso Thread =/= <<>>,
+    true = io_lib:char_list(Thread) andalso Thread =/= [],
     #{os_pid := OsPid} = py:stats(),
     %% Python's own timestamp, within a minute of ours.
     true = abs(os:system_time(microsecond) - Time) < 60000000,
@@ -74,7 +74,7 @@ error_record_arrives_with_its_metadata(_Config) ->
 thread_name_and_exception_text_are_metadata(_Config) ->
     {ok, _} = application:ensure_all_started(erlang_python),
     {ok, Line} = py:call(?FIX, log_in_thread, [<<"x.worker">>, <<"from a thread">>, <<"worker-7">>]),
-    #{level := error, meta := #{python_logger := <<"x.worker">>, thread := <<"worker-7">>,
+    #{level := error, meta := #{python_logger := "x.worker", thread := "worker-7",
                                 line := Line} = Meta1} = next_event(),
     false = maps:is_key(exception, Meta1),
     {ok, none} = py:call(?FIX, log_exception, [<<"x">>]),
@@ -178,7 +178,7 @@ python_logging_false_installs_no_handler(_Config) ->
     {ok, 0} = py:eval(<<"__import__('logging').getLogger('mine').addHandler(__import__('erlang')"
                         ".LogHandler()) or 0">>),
     {ok, _} = py:call(?FIX, log, [<<"mine">>, 40, <<"by hand">>]),
-    #{level := error, meta := #{python_logger := <<"mine">>}} = next_event().
+    #{level := error, meta := #{python_logger := "mine"}} = next_event().
 
 bad_logging_settings_stop_the_start(_Config) ->
     [begin
