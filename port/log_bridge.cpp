@@ -56,8 +56,8 @@ void encode_integer(ei_x_buff *x, const char *key, long long value) {
 // Requires the GIL; releases it to write. Fire and forget: the frame goes
 // to the coordinator, which hands it to a process that logs it, so a slow
 // logger never holds this thread (only a full pipe would, as for
-// erlang.send).
-void emit(long levelno,
+// erlang.send). False, and nothing sent, in a forked child of the port.
+bool emit(long levelno,
           const py::handle &message,
           const py::handle &logger,
           const py::handle &file,
@@ -68,6 +68,9 @@ void emit(long levelno,
     port_runtime &rt = runtime();
     if (rt.writer == nullptr) {
         throw py::value_error("erlang.LogHandler needs the erlang_python port");
+    }
+    if (::getpid() != rt.logging.owner) {
+        return false;
     }
     term_buffer frame({frame_kind::log, any_channel, 0});
     ei_x_buff *x = frame.get();
@@ -90,6 +93,7 @@ void emit(long levelno,
     py::gil_scoped_release release;
     rt.writer->send(frame);
     rt.logging.sent.fetch_add(1, std::memory_order_relaxed);
+    return true;
 }
 
 } // namespace
@@ -154,5 +158,6 @@ PYBIND11_EMBEDDED_MODULE(_erlang_log, m) {
           py::arg("thread"),
           py::arg("exception"),
           py::arg("created"),
-          "emit(...): send one record to the OTP logger (fire and forget).");
+          "emit(...): send one record to the OTP logger (fire and forget); False in a "
+          "forked child of the port, which must not write to its protocol pipe.");
 }

@@ -5,6 +5,8 @@
 #include <climits>
 #include <cstdint>
 #include <string>
+#include <sys/types.h>
+#include <unistd.h>
 
 namespace erlang_python {
 
@@ -24,6 +26,9 @@ struct log_bridge_state {
     std::atomic<long> threshold{python_threshold_notice};
     std::atomic<std::uint64_t> sent{0};
     std::atomic<std::uint64_t> dropped{0};
+    // A child made by fork() (multiprocessing's default) shares the
+    // protocol pipe but must not write frames into it.
+    const pid_t owner = ::getpid();
 
     static constexpr long python_threshold_notice = 25; // OTP's default primary level
     static constexpr long nothing = LONG_MAX;          // the level `none`

@@ -16,6 +16,7 @@
          root_level_set_by_python_is_left_alone/1,
          stdout_and_stderr_lines_have_their_own_levels_and_domain/1,
          handler_is_installed_when_logging_is_first_imported/1,
+         forked_child_logs_through_stderr/1,
          python_logging_false_installs_no_handler/1,
          bad_logging_settings_stop_the_start/1]).
 -export([log/2]).
@@ -32,6 +33,7 @@ all() ->
      root_level_set_by_python_is_left_alone,
      stdout_and_stderr_lines_have_their_own_levels_and_domain,
      handler_is_installed_when_logging_is_first_imported,
+     forked_child_logs_through_stderr,
      python_logging_false_installs_no_handler,
      bad_logging_settings_stop_the_start].
 
@@ -170,6 +172,18 @@ handler_is_installed_when_logging_is_first_imported(_Config) ->
     %% The module keeps its own loader.
     {ok, <<"SourceFileLoader">>} =
         py:eval(<<"type(__import__('logging').__loader__).__name__">>).
+
+%% A child forked from the port shares its protocol pipe: its records go
+%% to its stderr instead, which arrives as a captured stderr line, and the
+%% port keeps working.
+forked_child_logs_through_stderr(_Config) ->
+    {ok, _} = application:ensure_all_started(erlang_python),
+    {ok, 0} = py:call(?FIX, log_in_forked_child, [<<"x.child">>, <<"from the child">>]),
+    #{level := warning, msg := {_, [_, stderr, <<"ERROR:x.child:from the child">>]},
+      meta := #{stream := stderr}} = next_event(),
+    #{port := #{<<"log_records_sent">> := 0}} = py:stats(),
+    {ok, _} = py:call(?FIX, log, [<<"x">>, 40, <<"parent still logs">>]),
+    #{level := error, msg := {"~ts", [<<"parent still logs">>]}} = next_event().
 
 python_logging_false_installs_no_handler(_Config) ->
     {ok, _} = application:ensure_all_started(erlang_python),

@@ -21,6 +21,7 @@ lets through, until Python code sets the root level itself.
 """
 
 import logging
+import sys
 
 try:
     import _erlang_log as _native
@@ -60,7 +61,7 @@ class LogHandler(logging.Handler):
             exception = None
             if record.exc_info:
                 exception = record.exc_text or _formatter.formatException(record.exc_info)
-            _native.emit(
+            sent = _native.emit(
                 record.levelno,
                 message,
                 record.name,
@@ -70,6 +71,10 @@ class LogHandler(logging.Handler):
                 exception,
                 record.created,
             )
+            if not sent:
+                # A child forked from the port (multiprocessing's default):
+                # its stderr still reaches the Erlang logger as output.
+                sys.stderr.write("%s:%s:%s\n" % (record.levelname, record.name, message))
         except RecursionError:
             raise
         except Exception:

@@ -2,6 +2,7 @@
 
 import inspect
 import logging
+import multiprocessing
 import sys
 import threading
 
@@ -62,3 +63,15 @@ def set_root_level(level):
 def write_streams(out, err):
     print(out)
     sys.stderr.write(err + "\n")
+
+
+def _child_logs(name, message):
+    logging.getLogger(name).error(message)
+
+
+def log_in_forked_child(name, message):
+    """A multiprocessing child made by fork() logs an error; returns its exit code."""
+    child = multiprocessing.get_context("fork").Process(target=_child_logs, args=(name, message))
+    child.start()
+    child.join()
+    return child.exitcode
