@@ -1,4 +1,4 @@
-// Python logging records to the OTP logger: level mapping, the port's level threshold, `log` frames.
+// Python logging records into the OTP logger: level mapping, the level threshold, `log` frames.
 #include "log_bridge.hpp"
 
 #include "port_runtime.hpp"

@@ -1,4 +1,4 @@
-// Python logging records to the OTP logger: level mapping, the port's level threshold, `log` frames.
+// Python logging records into the OTP logger: level mapping, the level threshold, `log` frames.
 #pragma once
 
 #include <atomic>
@@ -31,7 +31,7 @@ struct log_bridge_state {
     const pid_t owner = ::getpid();
 
     static constexpr long python_threshold_notice = 25; // OTP's default primary level
-    static constexpr long nothing = LONG_MAX;          // the level `none`
+    static constexpr long nothing = LONG_MAX;           // the level `none`
 
     // Counts the record as dropped when it is below the threshold.
     bool enabled(long levelno) {

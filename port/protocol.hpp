@@ -15,7 +15,7 @@
 //   exec    Code                               reply    {ok, none} | {error, ErrorInfo}
 //   stats   {}                                 reply    {ok, #{...}}
 //   cancel  {}  (interrupt Ref; reserved)
-//   log_level Level                           reply    {ok, none}
+//   log_level Level                            reply    {ok, none}
 //                                              hello    {Version, PythonVersion, OsPid}
 //                                              callback {Name, Args}          (channel N)
 //   result  {ok, Value} | {error, {Class,       <- answers a callback on channel N, same Ref
@@ -38,7 +38,8 @@
 // Python sends must already exist, so only new_atom adds atoms.
 // A call/eval/exec sent on channel N > 0 is a nested request: it runs on the
 // Python thread that owns channel N while that thread waits in erlang.call.
-// The same table lives in erlang/include/py_protocol.hrl and docs/protocol.md.
+// The same table lives in erlang/include/py_protocol.hrl and docs/protocol.md
+// (tests/python/test_protocol_tables.py checks that the three agree).
 #pragma once
 
 #include <cstddef>

@@ -14,8 +14,10 @@ namespace erlang_python {
 namespace {
 
 std::string trim(const std::string &s) {
-    auto first = std::find_if_not(s.begin(), s.end(), [](unsigned char c) { return std::isspace(c); });
-    auto last = std::find_if_not(s.rbegin(), s.rend(), [](unsigned char c) { return std::isspace(c); });
+    auto first
+        = std::find_if_not(s.begin(), s.end(), [](unsigned char c) { return std::isspace(c); });
+    auto last
+        = std::find_if_not(s.rbegin(), s.rend(), [](unsigned char c) { return std::isspace(c); });
     return first < last.base() ? std::string(first, last.base()) : std::string();
 }
 
@@ -34,9 +36,7 @@ std::string major_minor(const std::string &version) {
     return version.substr(0, second_dot);
 }
 
-bool is_executable(const std::string &path) {
-    return ::access(path.c_str(), X_OK) == 0;
-}
+bool is_executable(const std::string &path) { return ::access(path.c_str(), X_OK) == 0; }
 
 } // namespace
 
@@ -73,15 +73,16 @@ std::string venv_python(const std::string &dir) {
     }
     std::stringstream text;
     text << cfg.rdbuf();
-    const std::string ours = std::to_string(PY_MAJOR_VERSION) + "." + std::to_string(PY_MINOR_VERSION);
+    const std::string ours
+        = std::to_string(PY_MAJOR_VERSION) + "." + std::to_string(PY_MINOR_VERSION);
     const std::string theirs = venv_python_version(text.str());
     if (theirs.empty()) {
         throw std::invalid_argument("'" + cfg_path + "' names no Python version");
     }
     if (theirs != ours) {
         throw std::invalid_argument("the virtualenv '" + dir + "' was made by Python " + theirs
-                                    + ", but the port runs Python " + ours + ": make it with python"
-                                    + ours + " -m venv");
+                                    + ", but the port runs Python " + ours
+                                    + ": make it with python" + ours + " -m venv");
     }
     for (const char *name : {"/bin/python3", "/bin/python"}) {
         if (is_executable(dir + name)) {

@@ -31,8 +31,8 @@ TEST_CASE("levels between Python's names map to the OTP level below them", "[log
 }
 
 TEST_CASE("a record is sent exactly when its OTP level reaches the primary level", "[log]") {
-    const char *order[] = {
-        "emergency", "alert", "critical", "error", "warning", "notice", "info", "debug"};
+    const char *order[]
+        = {"emergency", "alert", "critical", "error", "warning", "notice", "info", "debug"};
     auto rank = [&](const std::string &name) {
         for (int i = 0; i < 8; ++i) {
             if (name == order[i]) {
