@@ -8,6 +8,7 @@
 #include "port_runtime.hpp"
 #include "protocol_fds.hpp"
 #include "term_codec.hpp"
+#include "venv.hpp"
 
 #include <csignal>
 #include <cstdio>
@@ -66,6 +67,16 @@ int main(int argc, char **argv) {
                     ep::protocol_version,
                     ep::python_interpreter::python_version().c_str());
         return 0;
+    }
+    if (!opts.check_venv.empty()) {
+        // Asked by py_config before the application starts the port.
+        try {
+            std::printf("%s\n", ep::venv_python(opts.check_venv).c_str());
+            return 0;
+        } catch (const std::invalid_argument &e) {
+            std::fprintf(stderr, "%s\n", e.what());
+            return 2;
+        }
     }
     std::signal(SIGPIPE, SIG_IGN);
     try {

@@ -1,6 +1,8 @@
 // Command-line options of the port program.
 #include "options.hpp"
 
+#include "log_bridge.hpp"
+
 #include <limits>
 #include <stdexcept>
 
@@ -49,6 +51,13 @@ const char *usage() {
            "  --max-memory BYTES limit the address space (RLIMIT_AS)\n"
            "  --max-cpu SECONDS  limit the CPU time (RLIMIT_CPU)\n"
            "  --none-atom ATOM   the atom Python's None becomes: none (default), nil or undefined\n"
+           "  --log-level LEVEL  the OTP logger's primary level (default notice): Python\n"
+           "                     logging records below it are not sent\n"
+           "  --log-bridge       install erlang.LogHandler on the root logger\n"
+           "  --venv DIR         start in the virtualenv DIR (its site-packages,\n"
+           "                     sys.prefix and sys.executable)\n"
+           "  --check-venv DIR   check that DIR is a virtualenv of this port's Python\n"
+           "                     version, print its interpreter and exit (status 2 if not)\n"
            "  --version          print the program, protocol and Python versions\n"
            "  --help             print this text\n";
 }
@@ -89,6 +98,18 @@ options parse_options(int argc, char **argv) {
             }
         } else if (a == "--path") {
             o.python_path.push_back(value());
+        } else if (a == "--log-level") {
+            o.log_level = value();
+            python_threshold(o.log_level); // throws std::invalid_argument for a bad name
+        } else if (a == "--log-bridge") {
+            o.log_bridge = true;
+        } else if (a == "--venv") {
+            o.venv = value();
+            if (o.venv.empty()) {
+                throw std::invalid_argument("--venv needs a folder name");
+            }
+        } else if (a == "--check-venv") {
+            o.check_venv = value();
         } else {
             throw std::invalid_argument("unknown option '" + a + "'");
         }

@@ -30,6 +30,10 @@ struct options {
     std::size_t max_memory = 0;           // RLIMIT_AS in bytes; 0: no limit
     std::size_t max_cpu_seconds = 0;      // RLIMIT_CPU; 0: no limit
     std::string none_atom = "none";       // the atom None becomes: none, nil or undefined
+    std::string log_level = "notice";     // the OTP primary level (log_bridge.hpp)
+    bool log_bridge = false;              // erlang.LogHandler on the root logger
+    std::string venv;                     // a virtualenv folder to start in; empty: none
+    std::string check_venv;               // --check-venv: only check this folder and exit
     bool help = false;
     bool version = false;
 };

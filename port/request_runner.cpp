@@ -1,10 +1,11 @@
-// Runs one request from Erlang (call, eval, exec, stats) and writes its reply: the dispatcher.
+// The dispatcher: runs each request from Erlang (call, eval, exec, stats, log_level), replies.
 #include "request_runner.hpp"
 
 #include "cancellation.hpp"
 #include "channel.hpp"
 #include "code_cache.hpp"
 #include "executor_pool.hpp"
+#include "log_bridge.hpp"
 #include "module_lookup.hpp"
 #include "port_runtime.hpp"
 #include "term_codec.hpp"
@@ -204,7 +205,19 @@ py::object run_stats() {
         d["threads_peak"] = c.peak_threads;
         d["requests_queued"] = c.queued;
     }
+    d["log_records_sent"] = runtime().logging.sent.load();
+    d["log_records_dropped"] = runtime().logging.dropped.load();
     return std::move(d);
+}
+
+// Requires the GIL. The body is the OTP primary level, an atom.
+py::object run_log_level(const py::object &level) {
+    try {
+        apply_log_level(runtime().logging, py::str(level).cast<std::string>());
+    } catch (const std::invalid_argument &e) {
+        throw py::value_error(e.what());
+    }
+    return py::none();
 }
 
 // Requires the GIL.
@@ -221,6 +234,8 @@ py::object execute(const frame &request) {
             return run_exec(body);
         case frame_kind::stats:
             return run_stats();
+        case frame_kind::log_level:
+            return run_log_level(body);
         default:
             throw std::logic_error(std::string("not a request: ") + kind_name(request.header.kind));
     }

@@ -5,7 +5,7 @@
 set -eu
 packages="g++ make cmake python3-dev pybind11-dev libboost-dev catch2 erlang-dev
 erlang-common-test python3-pytest erlang-proper erlang-proper-dev python3-hypothesis
-python3-numpy"
+python3-numpy python3-venv"
 bench_packages="gnuplot-nox"
 # `install-deps.sh fuzz`: what `make fuzz` adds (clang and its libFuzzer/sanitizer runtimes).
 fuzz_packages="clang libclang-rt-14-dev"

@@ -29,6 +29,8 @@
          register_function/2, register_function/3, unregister_function/1,
          stats/0, last_traceback/0]).
 
+-export([sync_log_level/0]).
+
 -export_type([name/0, code/0, error_reason/0]).
 
 -type name() :: atom() | binary() | string().
@@ -123,6 +125,17 @@ stats() ->
 -spec last_traceback() -> binary() | undefined.
 last_traceback() ->
     py_call:last_traceback().
+
+%% @doc Tells the port the OTP logger's primary level now. Python logging
+%% records below it are not sent (docs/guide/logging.md). The application
+%% does this by itself within a second of a change; call this after
+%% `logger:set_primary_config(level, L)' for an effect from the next call on.
+-spec sync_log_level() -> ok | {error, error_reason()}.
+sync_log_level() ->
+    case request(?PY_LOG_LEVEL, maps:get(level, logger:get_primary_config()), default) of
+        {ok, _} -> ok;
+        Error -> Error
+    end.
 
 %% Internal.
 

@@ -189,9 +189,9 @@ stats_keys_are_the_documented_atoms(_Config) ->
     Stats = #{port := Port} = py:stats(),
     [cancelled, cancelling, channels, handlers, in_flight_callbacks, late_replies,
      os_pid, pending_calls, port, python_version] = lists:sort(maps:keys(Stats)),
-    [channels, channels_in_use, executor_threads, max_executor_threads,
-     parked_reading_takeovers, requests_queued, threads_peak, threads_running] =
-        lists:sort(maps:keys(Port)).
+    [channels, channels_in_use, executor_threads, log_records_dropped, log_records_sent,
+     max_executor_threads, parked_reading_takeovers, requests_queued, threads_peak,
+     threads_running] = lists:sort(maps:keys(Port)).
 
 %% Elixir code wants nil back for None; the setting is checked at start.
 none_atom_setting_chooses_what_none_becomes(_Config) ->

@@ -118,6 +118,11 @@ def __getattr__(name):
     # function is registered under is an AttributeError (so hasattr() is
     # False, `from erlang import x` an ImportError and a misspelt
     # erlang.async_cal fails at once), as for any module.
+    if name == "LogHandler":
+        # Imported on first use: `import erlang` does not import logging.
+        from ._logging import LogHandler
+
+        return LogHandler
     if name in _registered:
         return _Function(name)
     raise AttributeError(
@@ -127,4 +132,4 @@ def __getattr__(name):
 
 
 def __dir__():
-    return sorted(set(globals()) | _registered)
+    return sorted(set(globals()) | _registered | {"LogHandler"})
