@@ -132,7 +132,7 @@ last_traceback() ->
 %% `logger:set_primary_config(level, L)' for an effect from the next call on.
 -spec sync_log_level() -> ok | {error, error_reason()}.
 sync_log_level() ->
-    case request(?PY_LOG_LEVEL, maps:get(level, logger:get_primary_config()), default) of
+    case py_call:request(?PY_LOG_LEVEL, maps:get(level, logger:get_primary_config()), default) of
         {ok, _} -> ok;
         Error -> Error
     end.
