@@ -59,5 +59,6 @@ ctypes_sees_the_running_interpreter(_Config) ->
     ok.
 
 %% A compiled module (`.so' under lib-dynload or dist-packages), not a pure-Python stand-in.
+-spec is_extension_file(binary()) -> boolean().
 is_extension_file(File) ->
     binary:longest_common_suffix([File, <<".so">>]) =:= 3.
