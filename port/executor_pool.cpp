@@ -219,10 +219,10 @@ void executor_pool::thread_main() {
     }
 }
 
-std::optional<frame> executor_pool::read_frame() {
+std::optional<frame> executor_pool::read_frame(bool spin) {
     std::optional<frame> f;
     try {
-        f = reader_.next();
+        f = reader_.next(spin);
     } catch (const protocol_error &e) {
         diag("%s", e.what());
         std::_Exit(3); // Erlang reports the exit status; nothing can be trusted now
@@ -341,7 +341,10 @@ void executor_pool::lead(std::unique_lock<std::mutex> &lock) {
             batch = 0;
         }
         ++batch;
-        std::optional<frame> f = read_frame();
+        // A lone caller's next request comes right after our reply: poll for
+        // it first. Not while batching: then the VM should write the whole
+        // batch before we read.
+        std::optional<frame> f = read_frame(!batching.on());
         if (!f) {
             lock.lock();
             end_input(lock);
@@ -459,7 +462,8 @@ wake executor_pool::await_frame(channel &ch, std::uint64_t since) {
         lock.unlock();
         std::optional<wake> got;
         while (!got) {
-            std::optional<frame> f = read_frame();
+            // Our callback's result comes within ~20 us: poll for it first.
+            std::optional<frame> f = read_frame(true);
             if (!f) {
                 lock.lock();
                 end_input(lock);

@@ -112,7 +112,8 @@ private:
     void release_replies();
     void run(const frame &f);
     // Reads the next frame; on end of input, ends it and returns nothing.
-    std::optional<frame> read_frame();
+    // `spin`: poll briefly before blocking (frame_reader::next).
+    std::optional<frame> read_frame(bool spin);
     // Requires the lock: stdin closed (read_frame saw it).
     void end_input(std::unique_lock<std::mutex> &lock);
     // Requires the lock: the reading is parked and its parker will not come
