@@ -19,6 +19,7 @@
 -define(FANOUT_THREADS, 8).
 -define(CALLERS, [1, 8, 64]).
 -define(LONG, 120000).
+-define(IO_CALLERS, 200).       % io_concurrency: callers of time.sleep(1) at once
 -define(SPEED_CHUNKS, 4).     % python_speed: the port and python3 alternate in this many chunks
 -define(SPEED_RUNS, 3).       % runs of bench_speed:work() per chunk
 -define(PYTHON3, "/usr/bin/python3").
@@ -36,7 +37,8 @@ run_round(Ctx = #{echo := Echo, payload := Payload}) ->
     try
         ok = py_bench_app:start(project, Ctx),
         Parts = [python_speed(Ctx), small_calls(Port), reverse_calls(Port),
-                 payloads(Port, Payload), fanout(), throughput(Ctx), path_floor()],
+                 payloads(Port, Payload), fanout(), io_concurrency(), throughput(Ctx),
+                 path_floor()],
         lists:foldl(fun maps:merge/2, #{}, Parts)
     after
         py_bench_floor:close(Port),
@@ -137,6 +139,17 @@ payloads(Port, Payload) ->
 check_payload(len, Size, {ok, Size}) -> ok;
 check_payload(bytes, Size, {ok, B}) when byte_size(B) =:= Size -> ok;
 check_payload(F, _, Other) -> error({bad_payload_reply, F, Other}).
+
+%% (8) 200 Erlang processes each call time.sleep(1) at once: I/O-bound
+%% Python runs concurrently when the port's executors grow with the work.
+io_concurrency() ->
+    log("io concurrency: project"),
+    Self = self(),
+    Start = erlang:monotonic_time(microsecond),
+    Pids = [spawn_link(fun() -> Self ! {self(), py:call(time, sleep, [1], #{}, ?LONG)} end)
+            || _ <- lists:seq(1, ?IO_CALLERS)],
+    [{ok, none} = receive {P, R} -> R end || P <- Pids],
+    #{{io_concurrency, ms} => (erlang:monotonic_time(microsecond) - Start) / 1000}.
 
 %% (6) 8 Python threads x 10,000 erlang.calls.
 fanout() ->
