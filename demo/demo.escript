@@ -8,6 +8,9 @@ main([Ebin]) ->
     Here = filename:absname(filename:dirname(escript:script_name())),
     ok = application:load(erlang_python),
     ok = application:set_env(erlang_python, python_path, [Here]),
+    %% print() lines are logged at info by default, below the default
+    %% primary level (notice): shown here (docs/guide/logging.md).
+    ok = application:set_env(erlang_python, stdout_level, notice),
     {ok, _} = application:ensure_all_started(erlang_python),
     #{python_version := Version, os_pid := OsPid} = py:stats(),
     io:format("erlang_python started: Python ~s in OS process ~p~n~n", [Version, OsPid]),

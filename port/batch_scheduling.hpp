@@ -28,6 +28,7 @@ public:
     // The thread stops reading: only the reading thread batches (a watch or
     // a takeover must still wake at once).
     void stop() { set(false); }
+    bool on() const { return on_; }
 
 private:
     static constexpr unsigned calm_batches = 8;

@@ -1,6 +1,7 @@
 // Compiled code for eval/exec sources, kept in a small least-recently-used cache.
 #include "code_cache.hpp"
 
+#include <cstring>
 #include <list>
 #include <string>
 #include <string_view>
@@ -78,7 +79,12 @@ py::object compiled_code(py::handle source, int mode) {
     if (PyObject *code = cache.find(key)) {
         return py::reinterpret_borrow<py::object>(code);
     }
-    // The source is read up to its first NUL, as PyRun_String reads it.
+    // Py_CompileString reads a C string: source holding a NUL would be cut
+    // there, so it is refused as compile() refuses it.
+    if (std::memchr(text, 0, std::size_t(size)) != nullptr) {
+        PyErr_SetString(PyExc_ValueError, "source code string cannot contain null bytes");
+        throw py::error_already_set();
+    }
     PyObject *code = Py_CompileString(text, "<string>", mode);
     if (code == nullptr) {
         throw py::error_already_set();

@@ -8,6 +8,8 @@
 #include "term_codec.hpp"
 
 #include <cxxabi.h>
+#include <new>
+#include <stdexcept>
 #include <memory>
 #include <pybind11/embed.h>
 
@@ -201,8 +203,9 @@ py::object call(const py::str &name, PyObject *const *args, std::size_t count) {
     throw py::type_error(msg);
 }
 
-// Runs f(), turning a C++ exception into the Python error pybind11's own
-// dispatcher would set (the module's other functions go through it).
+// Runs f(), turning a C++ exception into the Python error pybind11's default
+// translator sets for it (the module's other functions go through pybind11;
+// none of them registers a translator of its own).
 template <class F>
 PyObject *python_entry(F &&f) {
     try {
@@ -213,14 +216,26 @@ PyObject *python_entry(F &&f) {
     } catch (abi::__forced_unwind &) {
         throw; // thread cancellation unwinds on
 #endif
+    } catch (const py::builtin_exception &e) {
+        e.set_error(); // py::type_error and friends
+    } catch (const std::bad_alloc &) {
+        PyErr_NoMemory();
+    } catch (const std::invalid_argument &e) {
+        PyErr_SetString(PyExc_ValueError, e.what());
+    } catch (const std::domain_error &e) {
+        PyErr_SetString(PyExc_ValueError, e.what());
+    } catch (const std::length_error &e) {
+        PyErr_SetString(PyExc_ValueError, e.what());
+    } catch (const std::out_of_range &e) {
+        PyErr_SetString(PyExc_IndexError, e.what());
+    } catch (const std::range_error &e) {
+        PyErr_SetString(PyExc_ValueError, e.what());
+    } catch (const std::overflow_error &e) {
+        PyErr_SetString(PyExc_OverflowError, e.what());
+    } catch (const std::exception &e) {
+        PyErr_SetString(PyExc_RuntimeError, e.what());
     } catch (...) {
-        if (!py::detail::apply_exception_translators(
-                py::detail::get_local_internals().registered_exception_translators)
-            && !py::detail::apply_exception_translators(
-                py::detail::get_internals().registered_exception_translators)) {
-            PyErr_SetString(PyExc_SystemError,
-                            "Exception escaped from default exception translator!");
-        }
+        PyErr_SetString(PyExc_SystemError, "unknown C++ exception in erlang.call");
     }
     return nullptr;
 }

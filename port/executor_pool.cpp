@@ -83,9 +83,14 @@ thread_local park_guard exit_guard;
 // run at once while frames for waiting Python threads keep being delivered.
 executor_pool::executor_pool(frame_reader &reader,
                              frame_writer &writer,
-                             std::size_t threads,
+                             sizing size,
                              std::function<void()> on_input_end)
-    : reader_(reader), writer_(writer), size_(threads + 1), on_input_end_(std::move(on_input_end)) {}
+    : reader_(reader),
+      writer_(writer),
+      base_(size.threads + 1),
+      max_(std::max(size.max_threads, size.threads) + 1),
+      idle_exit_(size.idle_exit),
+      on_input_end_(std::move(on_input_end)) {}
 
 executor_pool::~executor_pool() {
     {
@@ -111,37 +116,76 @@ void executor_pool::start() {
         live.pool = this;
     }
     std::lock_guard<std::mutex> lock(mutex_);
-    for (std::size_t i = 0; i < std::min<std::size_t>(2, size_); ++i) {
+    for (std::size_t i = 0; i < std::min<std::size_t>(2, base_); ++i) {
         grow();
     }
 }
 
 void executor_pool::grow() {
-    threads_.emplace_back([this] { thread_main(); });
+    try {
+        threads_.emplace_back([this] { thread_main(); });
+    } catch (const std::system_error &e) {
+        // Out of threads or address space (max_memory): the requests stay
+        // queued for the threads there are.
+        diag("cannot start another executor thread (%zu running): %s", live_, e.what());
+        return;
+    }
+    ++live_;
+    peak_ = std::max(peak_, live_);
+}
+
+bool executor_pool::leave_if_spare() {
+    if (live_ <= base_ || !queue_.empty() || input_ended_ || (parked_ && takeover_)) {
+        return false;
+    }
+    auto me = std::find_if(threads_.begin(), threads_.end(), [](const std::thread &t) {
+        return t.get_id() == std::this_thread::get_id();
+    });
+    if (me != threads_.end()) { // else join() holds it and joins it
+        me->detach();
+        threads_.erase(me);
+    }
+    return true;
+}
+
+executor_pool::counts executor_pool::count() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return {live_, peak_, queue_.size()};
 }
 
 void executor_pool::join() {
-    // Threads are only added before input ends, all under the lock.
-    std::size_t joined = 0;
+    // Threads are only added before input ends, all under the lock; each is
+    // taken out of the list before it is joined.
     for (;;) {
         std::unique_lock<std::mutex> lock(mutex_);
-        if (joined == threads_.size()) {
-            if (input_ended_) {
+        if (threads_.empty()) {
+            if (input_ended_ && live_ == 0) {
                 break;
             }
             input_end_.wait(lock);
             continue;
         }
-        std::thread &t = threads_[joined++];
+        std::thread t = std::move(threads_.front());
+        threads_.pop_front();
         lock.unlock();
         t.join();
     }
 }
 
 void executor_pool::thread_main() {
-    python_thread_state python;
+    std::optional<python_thread_state> python(std::in_place);
     pool_thread = true;
     std::unique_lock<std::mutex> lock(mutex_);
+    // Counted out only once its Python thread state is gone, so that join()
+    // (and Py_Finalize after it) waits for that too.
+    struct leave {
+        executor_pool &pool;
+        std::unique_lock<std::mutex> &lock;
+        ~leave() {
+            --pool.live_;
+            pool.input_end_.notify_all();
+        }
+    } on_return{*this, lock};
     for (;;) {
         if (parked_ && parker_ == self()) {
             unpark(); // the reading it parked, back from a request
@@ -165,14 +209,20 @@ void executor_pool::thread_main() {
             lead(lock);
             continue;
         }
-        wait_idle(lock);
+        if (wait_idle(lock) && leave_if_spare()) {
+            // Idle past idle_exit with more threads than the base: leave.
+            lock.unlock();
+            python.reset();
+            lock.lock();
+            return;
+        }
     }
 }
 
-std::optional<frame> executor_pool::read_frame() {
+std::optional<frame> executor_pool::read_frame(bool spin) {
     std::optional<frame> f;
     try {
-        f = reader_.next();
+        f = reader_.next(spin);
     } catch (const protocol_error &e) {
         diag("%s", e.what());
         std::_Exit(3); // Erlang reports the exit status; nothing can be trusted now
@@ -228,7 +278,7 @@ void executor_pool::wake_or_grow() {
     std::size_t wanted = queue_.size() + ((parked_ && takeover_) ? 1 : 0);
     if (idle_ >= wanted && idle_ > 0) {
         wake_.notify_one();
-    } else if (threads_.size() < size_) {
+    } else if (live_ < max_) {
         grow();
     }
 }
@@ -291,7 +341,10 @@ void executor_pool::lead(std::unique_lock<std::mutex> &lock) {
             batch = 0;
         }
         ++batch;
-        std::optional<frame> f = read_frame();
+        // A lone caller's next request comes right after our reply: poll for
+        // it first. Not while batching: then the VM should write the whole
+        // batch before we read.
+        std::optional<frame> f = read_frame(!batching.on());
         if (!f) {
             lock.lock();
             end_input(lock);
@@ -409,7 +462,8 @@ wake executor_pool::await_frame(channel &ch, std::uint64_t since) {
         lock.unlock();
         std::optional<wake> got;
         while (!got) {
-            std::optional<frame> f = read_frame();
+            // Our callback's result comes within ~20 us: poll for it first.
+            std::optional<frame> f = read_frame(true);
             if (!f) {
                 lock.lock();
                 end_input(lock);
@@ -444,12 +498,19 @@ wake executor_pool::await_frame(channel &ch, std::uint64_t since) {
     }
 }
 
-void executor_pool::wait_idle(std::unique_lock<std::mutex> &lock) {
+bool executor_pool::wait_idle(std::unique_lock<std::mutex> &lock) {
     ++idle_;
     if (watching_) {
-        wake_.wait(lock);
+        // Threads beyond the base wait at most idle_exit for work.
+        bool spare = live_ > base_;
+        bool timed_out = false;
+        if (spare) {
+            timed_out = wake_.wait_for(lock, idle_exit_) == std::cv_status::timeout;
+        } else {
+            wake_.wait(lock);
+        }
         --idle_;
-        return;
+        return timed_out;
     }
     watching_ = true;
     if (!parked_ && quiet_periods_ >= dormant_after) {
@@ -464,7 +525,7 @@ void executor_pool::wait_idle(std::unique_lock<std::mutex> &lock) {
         if (idle_ > 0) {
             wake_.notify_one();
         }
-        return; // the caller looks for work, then watches again
+        return false; // the caller looks for work, then watches again
     }
     bool was_parked = parked_;
     std::uint64_t seen = park_count_;
@@ -494,6 +555,7 @@ void executor_pool::wait_idle(std::unique_lock<std::mutex> &lock) {
     if (leaving && idle_ > 0) {
         wake_.notify_one(); // someone else keeps the watch
     }
+    return false; // the watch stays
 }
 
 void executor_pool::ensure_reader() {

@@ -5,10 +5,12 @@
 #include "frame_io.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <list>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -50,10 +52,19 @@ namespace erlang_python {
 // Erlang VM on a shared CPU and the next batch arrives whole.
 class executor_pool {
 public:
+    // How many threads run requests: `threads` stay; up to `max_threads`
+    // run at once while requests queue behind busy or blocked ones (a
+    // thread sleeping in Python, waiting on a socket or in erlang.call is
+    // busy); a thread beyond `threads` exits after `idle_exit` without work.
+    struct sizing {
+        std::size_t threads = 8;
+        std::size_t max_threads = 256;
+        std::chrono::milliseconds idle_exit{30000};
+    };
     // on_input_end runs once, on the reading thread, when stdin closes.
     executor_pool(frame_reader &reader,
                   frame_writer &writer,
-                  std::size_t threads,
+                  sizing size,
                   std::function<void()> on_input_end);
     ~executor_pool();
 
@@ -73,14 +84,27 @@ public:
     // How often a thread waiting in erlang.call found the reading parked
     // for a whole watch period and took it over (py:stats(), port section).
     std::uint64_t stalls() const { return stalls_.load(); }
+    // For py:stats(): threads running now and at most so far (the reader
+    // included), and requests waiting for a thread.
+    struct counts {
+        std::size_t threads;
+        std::size_t peak_threads;
+        std::size_t queued;
+    };
+    counts count();
 
 private:
     void thread_main();
     void grow(); // requires the lock
+    // Requires the lock: the calling thread, idle past idle_exit, leaves the
+    // pool when more than the base number of threads run. True if it left.
+    bool leave_if_spare();
     // Reads, routes and runs frames while this thread is the leader. Called
     // and returns with the lock held.
     void lead(std::unique_lock<std::mutex> &lock);
-    void wait_idle(std::unique_lock<std::mutex> &lock);
+    // Requires the lock: waits for work. True when this thread, one beyond
+    // the base number, found none for idle_exit (it may leave then).
+    bool wait_idle(std::unique_lock<std::mutex> &lock);
     void route(frame &&f);
     // Without the lock: the calling thread's replies are held back in the
     // writer / written out, with any others queued.
@@ -88,7 +112,8 @@ private:
     void release_replies();
     void run(const frame &f);
     // Reads the next frame; on end of input, ends it and returns nothing.
-    std::optional<frame> read_frame();
+    // `spin`: poll briefly before blocking (frame_reader::next).
+    std::optional<frame> read_frame(bool spin);
     // Requires the lock: stdin closed (read_frame saw it).
     void end_input(std::unique_lock<std::mutex> &lock);
     // Requires the lock: the reading is parked and its parker will not come
@@ -108,9 +133,15 @@ private:
 
     frame_reader &reader_;
     frame_writer &writer_;
-    std::size_t size_;
+    std::size_t base_;   // threads that stay (one more than asked: see start())
+    std::size_t max_;    // threads at most
+    std::chrono::milliseconds idle_exit_;
     std::function<void()> on_input_end_;
-    std::deque<std::thread> threads_; // a deque: join() holds references while it grows
+    // Started and not yet taken by join(); a thread leaving early takes
+    // itself out (detached), so the list holds no finished threads.
+    std::list<std::thread> threads_;
+    std::size_t live_ = 0; // threads running thread_main
+    std::size_t peak_ = 0;
 
     std::mutex mutex_;
     std::condition_variable wake_;      // pool threads only: a notify_one must reach one

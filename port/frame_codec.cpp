@@ -24,7 +24,7 @@ void put_u32(char *p, std::uint32_t v) {
 } // namespace
 
 bool is_inbound_kind(unsigned kind) {
-    return kind >= unsigned(frame_kind::call) && kind <= unsigned(frame_kind::stats);
+    return kind >= unsigned(frame_kind::call) && kind <= unsigned(frame_kind::log_level);
 }
 
 parse_result parse_frame(const char *data, std::size_t size, std::size_t max_frame) {
@@ -90,6 +90,8 @@ const char *kind_name(frame_kind kind) {
             return "cancel";
         case frame_kind::stats:
             return "stats";
+        case frame_kind::log_level:
+            return "log_level";
         case frame_kind::hello:
             return "hello";
         case frame_kind::reply:
@@ -100,6 +102,8 @@ const char *kind_name(frame_kind kind) {
             return "message";
         case frame_kind::output:
             return "output";
+        case frame_kind::log:
+            return "log";
     }
     return "unknown";
 }

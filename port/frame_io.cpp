@@ -7,17 +7,97 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <array>
+#include <cstdlib>
 #include <cstring>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <unistd.h>
 
 namespace erlang_python {
 namespace {
 constexpr std::size_t read_ahead = 256 * 1024;
+
+// Unpinned, the VM and the port usually run on different vCPUs, and a
+// thread blocked in read() lets its vCPU halt: waking a halted vCPU costs
+// ~15-20 us on this kind of VM (guest halt polling is off), paid on every
+// answer to a frame we just wrote. Polling the pipe for a while first keeps
+// the vCPU awake; the VM's answer to a callback, or a lone caller's next
+// request, comes within ~20 us.
+// Bounded, and only when a read would block right after we wrote: an idle
+// port sleeps. Bought: the unpinned reverse call 40-48 -> 18-22 us p50 in its
+// slow mode (docs/benchmarks.md).
+constexpr std::chrono::microseconds read_spin{50};
+// How often the spare-CPU check reads /proc/loadavg (about 10 us a read).
+constexpr std::chrono::milliseconds load_check_period{50};
+
+std::chrono::microseconds spin_for_this_process() {
+    cpu_set_t cpus;
+    CPU_ZERO(&cpus);
+    // Pinned to one CPU (taskset -c 0), the VM needs that CPU to answer:
+    // a spin would only delay it.
+    if (sched_getaffinity(0, sizeof cpus, &cpus) != 0 || CPU_COUNT(&cpus) < 2) {
+        return std::chrono::microseconds(0);
+    }
+    return read_spin;
 }
 
-frame_reader::frame_reader(boost::asio::io_context &io, int fd, std::size_t max_frame)
-    : in_(io, fd), max_frame_(max_frame), buffer_(read_ahead) {}
+int online_cpus() {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? int(n) : 1;
+}
 
-std::size_t frame_reader::fill(char *at, std::size_t room) {
+// Tasks runnable on the whole machine now (the 4th field of /proc/loadavg,
+// "running/total"), or -1.
+int runnable_tasks() {
+    int fd = ::open("/proc/loadavg", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return -1;
+    }
+    char text[128];
+    ssize_t n = ::read(fd, text, sizeof text - 1);
+    ::close(fd);
+    if (n <= 0) {
+        return -1;
+    }
+    text[n] = '\0';
+    const char *p = text;
+    for (int field = 0; field < 3 && p != nullptr; ++field) {
+        p = std::strchr(p, ' ');
+        p = p != nullptr ? p + 1 : nullptr;
+    }
+    return p != nullptr ? std::atoi(p) : -1;
+}
+} // namespace
+
+frame_reader::frame_reader(boost::asio::io_context &io, int fd, std::size_t max_frame)
+    : in_(io, fd), max_frame_(max_frame), buffer_(read_ahead), spin_(spin_for_this_process()),
+      cpus_(online_cpus()) {}
+
+bool frame_reader::cpu_to_spare() {
+    // A spin takes a CPU: with more tasks runnable than CPUs it would take it
+    // from someone, the VM included (in an A/B on a loaded machine, spinning
+    // anyway raised the small call's p99 from 30 to 75 us).
+    auto now = std::chrono::steady_clock::now();
+    if (now >= next_load_check_) {
+        next_load_check_ = now + load_check_period;
+        int runnable = runnable_tasks();
+        spare_cpu_ = runnable >= 0 && runnable <= cpus_;
+    }
+    return spare_cpu_;
+}
+
+void frame_reader::wait_readable() {
+    const auto until = std::chrono::steady_clock::now() + spin_;
+    pollfd p{in_.native_handle(), POLLIN, 0};
+    while (::poll(&p, 1, 0) == 0 && std::chrono::steady_clock::now() < until) {
+    }
+}
+
+std::size_t frame_reader::fill(char *at, std::size_t room, bool spin) {
+    if (spin && spin_.count() != 0 && cpu_to_spare()) {
+        wait_readable();
+    }
     boost::system::error_code ec;
     std::size_t n = in_.read_some(boost::asio::buffer(at, room), ec);
     if (ec == boost::asio::error::eof) {
@@ -29,7 +109,7 @@ std::size_t frame_reader::fill(char *at, std::size_t room) {
     return n;
 }
 
-std::optional<frame> frame_reader::next() {
+std::optional<frame> frame_reader::next(bool spin) {
     for (;;) {
         parse_result r = parse_frame(buffer_.data() + start_, end_ - start_, max_frame_);
         if (r.status == parse_status::bad) {
@@ -49,7 +129,7 @@ std::optional<frame> frame_reader::next() {
             std::memcpy(f.storage.data(), buffer_.data() + start_ + length_prefix_size, have);
             start_ += length_prefix_size + have;
             while (have < r.frame_length) {
-                std::size_t n = fill(f.storage.data() + have, r.frame_length - have);
+                std::size_t n = fill(f.storage.data() + have, r.frame_length - have, spin);
                 if (n == 0) {
                     throw protocol_error("input ended inside a frame");
                 }
@@ -66,7 +146,7 @@ std::optional<frame> frame_reader::next() {
             start_ = 0;
             end_ = available;
         }
-        std::size_t n = fill(buffer_.data() + end_, buffer_.size() - end_);
+        std::size_t n = fill(buffer_.data() + end_, buffer_.size() - end_, spin);
         if (n == 0) {
             if (end_ != start_) {
                 throw protocol_error("input ended inside a frame");

@@ -6,6 +6,7 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
+#include <chrono>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -29,19 +30,32 @@ public:
 
     // Blocks until a whole frame has arrived. Returns nothing on a clean
     // end of input; throws protocol_error on a corrupt or truncated stream.
-    std::optional<frame> next();
+    // With `spin`, each read that would block first polls the pipe for up
+    // to read_spin, when the process may run on more than one CPU and the
+    // machine has a CPU to spare (frame_io.cpp).
+    std::optional<frame> next(bool spin = false);
     // True when next() would return a whole frame without reading: another
     // frame is already buffered.
     bool has_frame() const;
 
+    // How long a read polls before it blocks: zero when the process may only
+    // run on one CPU (a spin would keep the VM off it), else read_spin.
+    std::chrono::microseconds spin() const { return spin_; }
+
 private:
-    std::size_t fill(char *at, std::size_t room); // 0 on end of input
+    std::size_t fill(char *at, std::size_t room, bool spin); // 0 on end of input
+    void wait_readable(); // returns when input is there or spin_ has passed
+    bool cpu_to_spare();  // no more runnable tasks than CPUs (checked every 50 ms)
 
     boost::asio::posix::stream_descriptor in_;
     std::size_t max_frame_;
     byte_buffer buffer_; // read-ahead; uninitialised, so only the bytes read into it are resident
     std::size_t start_ = 0;
     std::size_t end_ = 0;
+    std::chrono::microseconds spin_;
+    int cpus_;
+    std::chrono::steady_clock::time_point next_load_check_{};
+    bool spare_cpu_ = false;
 };
 
 // Writes frames to the protocol output from any thread. A thread that finds

@@ -11,7 +11,9 @@ namespace erlang_python {
 namespace py = pybind11;
 
 // RAII: the interpreter lives as long as this object. The constructing
-// thread holds the GIL afterwards.
+// thread holds the GIL afterwards. sys.executable (and from it sys.prefix)
+// is set explicitly through PyConfig: the build's Python, or the venv's
+// (options::venv), never whatever `python3` comes first on PATH.
 class python_interpreter {
 public:
     explicit python_interpreter(const options &o);
@@ -23,6 +25,7 @@ public:
     static std::string python_version();
 
 private:
+    PyConfig config_; // read by interpreter_'s constructor, which clears it
     py::scoped_interpreter interpreter_;
 };
 

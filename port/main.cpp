@@ -7,6 +7,8 @@
 #include "output_capture.hpp"
 #include "port_runtime.hpp"
 #include "protocol_fds.hpp"
+#include "term_codec.hpp"
+#include "venv.hpp"
 
 #include <csignal>
 #include <cstdio>
@@ -66,6 +68,16 @@ int main(int argc, char **argv) {
                     ep::python_interpreter::python_version().c_str());
         return 0;
     }
+    if (!opts.check_venv.empty()) {
+        // Asked by py_config before the application starts the port.
+        try {
+            std::printf("%s\n", ep::venv_python(opts.check_venv).c_str());
+            return 0;
+        } catch (const std::invalid_argument &e) {
+            std::fprintf(stderr, "%s\n", e.what());
+            return 2;
+        }
+    }
     std::signal(SIGPIPE, SIG_IGN);
     try {
         ep::die_with_parent();
@@ -77,6 +89,7 @@ int main(int argc, char **argv) {
         ep::frame_writer writer(io, fds.out);
         ep::frame_reader reader(io, fds.in, opts.max_frame);
         ep::runtime().config = opts;
+        ep::set_none_atom(opts.none_atom);
         ep::runtime().writer = &writer;
         ep::start_output_capture(writer);
 
@@ -84,8 +97,10 @@ int main(int argc, char **argv) {
         {
             pybind11::gil_scoped_release release;
             send_hello(writer);
-            ep::executor_pool pool(
-                reader, writer, opts.executor_threads, [] { bound_shutdown(2); });
+            ep::executor_pool::sizing sizing{opts.executor_threads,
+                                             opts.max_executor_threads,
+                                             std::chrono::milliseconds(opts.idle_exit_ms)};
+            ep::executor_pool pool(reader, writer, sizing, [] { bound_shutdown(2); });
             ep::runtime().pool = &pool;
             pool.start();
             pool.join();

@@ -3,8 +3,6 @@
 
 #include "recent_objects.hpp"
 
-#include <cstdint>
-
 namespace erlang_python {
 namespace {
 
@@ -78,93 +76,17 @@ bool dunder(PyObject *name) {
     return n >= 2 && PyUnicode_READ_CHAR(name, 0) == '_' && PyUnicode_READ_CHAR(name, 1) == '_';
 }
 
-// The functions recent requests found on the fast path, by the interned
-// names they were found under. A dict's version tag (CPython 3.11: changed
-// by every change to the dict) tells that neither sys.modules nor the
-// module's __dict__ has changed since: the same function is found again
-// without a lookup. The entry holds its names and the module, so that no
-// other object can take their addresses; the function is the module dict's.
-#if PY_VERSION_HEX < 0x030C0000
-constexpr std::size_t found_slots = 64;
-struct found_slot {
-    PyObject *module_name = nullptr;   // strong
-    PyObject *function_name = nullptr; // strong
-    PyObject *module = nullptr;        // strong
-    PyObject *modules = nullptr;       // sys.modules then, compared only
-    std::uint64_t modules_version = 0;
-    std::uint64_t dict_version = 0;
-    PyObject *function = nullptr;      // borrowed from the module's dict
-};
-found_slot *found = nullptr; // found_slots of them, allocated on first use
 
-std::uint64_t version(PyObject *dict) {
-    return reinterpret_cast<PyDictObject *>(dict)->ma_version_tag;
+// Requires the GIL. Python's own rule for source code (compile() raises the
+// same ValueError): a name holding a NUL would be cut at it by the C APIs
+// that take names as C strings, and name another module or function.
+void reject_nul(PyObject *name, const char *what) {
+    if (PyUnicode_Check(name)
+        && PyUnicode_FindChar(name, 0, 0, PyUnicode_GET_LENGTH(name), 1) != -1) {
+        PyErr_Format(PyExc_ValueError, "%s name cannot contain null bytes", what);
+        throw py::error_already_set();
+    }
 }
-
-found_slot &found_slot_for(PyObject *module_name, PyObject *function_name) {
-    auto a = reinterpret_cast<std::uintptr_t>(module_name);
-    auto b = reinterpret_cast<std::uintptr_t>(function_name);
-    return found[((a >> 4) ^ (b >> 4) * 31) % found_slots];
-}
-
-// A borrowed reference to the function remembered, or null.
-PyObject *found_again(PyObject *module_name, PyObject *function_name) {
-    if (found == nullptr) {
-        return nullptr;
-    }
-    found_slot &slot = found_slot_for(module_name, function_name);
-    if (slot.module_name != module_name || slot.function_name != function_name) {
-        return nullptr;
-    }
-    PyObject *modules = PyImport_GetModuleDict();
-    if (modules != slot.modules || version(modules) != slot.modules_version
-        || version(PyModule_GetDict(slot.module)) != slot.dict_version) {
-        return nullptr;
-    }
-    return slot.function;
-}
-
-// Remembers f, just found in the dict of module m (the one sys.modules has
-// under module_name) under function_name. Names that are not interned come
-// from requests of another shape: not remembered.
-void remember(PyObject *module_name, PyObject *function_name, PyObject *m, PyObject *f) {
-    if (!PyUnicode_CHECK_INTERNED(module_name) || !PyUnicode_CHECK_INTERNED(function_name)) {
-        return;
-    }
-    PyObject *modules = PyImport_GetModuleDict();
-    if (found == nullptr) {
-        found = new found_slot[found_slots];
-    }
-    found_slot &slot = found_slot_for(module_name, function_name);
-    found_slot old = slot;
-    Py_INCREF(module_name);
-    Py_INCREF(function_name);
-    Py_INCREF(m);
-    slot = {module_name, function_name, m, modules, version(modules), version(PyModule_GetDict(m)), f};
-    // Last: releasing a module may run Python code.
-    Py_XDECREF(old.module_name);
-    Py_XDECREF(old.function_name);
-    Py_XDECREF(old.module);
-}
-
-void forget_found() {
-    if (found == nullptr) {
-        return;
-    }
-    for (std::size_t i = 0; i < found_slots; ++i) {
-        Py_CLEAR(found[i].module_name);
-        Py_CLEAR(found[i].function_name);
-        Py_CLEAR(found[i].module);
-    }
-    delete[] found;
-    found = nullptr;
-}
-#else
-// No version tags to rely on: every call looks up.
-PyObject *found_again(PyObject *, PyObject *) { return nullptr; }
-void remember(PyObject *, PyObject *, PyObject *, PyObject *) {}
-void forget_found() {}
-#endif
 
 } // namespace
 
@@ -175,6 +97,7 @@ py::object find_module(py::handle name) {
     if (PyErr_Occurred()) {
         throw py::error_already_set();
     }
+    reject_nul(name.ptr(), "module");
     PyObject *m = slow_module(name.ptr());
     if (m == nullptr) {
         throw py::error_already_set();
@@ -183,16 +106,13 @@ py::object find_module(py::handle name) {
 }
 
 py::object find_function(py::handle module, py::handle function) {
-    if (PyObject *again = found_again(module.ptr(), function.ptr())) {
-        return py::reinterpret_borrow<py::object>(again);
-    }
-    PyObject *m = known_module(module.ptr());
     PyObject *f = function.ptr();
+    reject_nul(f, "function");
+    PyObject *m = known_module(module.ptr());
     if (m != nullptr && PyModule_CheckExact(m) && PyUnicode_CheckExact(f) && !dunder(f)) {
         PyObject *in_dict = PyDict_GetItemWithError(PyModule_GetDict(m), f);
         if (in_dict != nullptr) {
             py::object result = py::reinterpret_borrow<py::object>(in_dict);
-            remember(module.ptr(), f, m, in_dict);
             return result;
         }
     }
@@ -225,7 +145,6 @@ py::object name_str(const char *utf8, std::size_t size) {
 }
 
 void release_module_lookup() {
-    forget_found();
     Py_CLEAR(complete_modules);
     names.clear();
 }

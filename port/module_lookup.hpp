@@ -14,10 +14,8 @@ namespace py = pybind11;
 py::object find_module(py::handle name);
 
 // Requires the GIL. getattr(find_module(module), function). For a plain
-// module the function is read from the module's __dict__, or found again
-// without a lookup while neither sys.modules nor that __dict__ has changed
-// since (a reassigned attribute or a reloaded module is seen at once);
-// anything else (module subclasses, __getattr__ fallbacks, dunder names,
+// module the function is read from the module's __dict__ (so a reassigned
+// attribute or a reloaded module is seen at once); anything else (module subclasses, __getattr__ fallbacks, dunder names,
 // objects that are not modules) goes through getattr.
 py::object find_function(py::handle module, py::handle function);
 

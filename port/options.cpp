@@ -1,6 +1,8 @@
 // Command-line options of the port program.
 #include "options.hpp"
 
+#include "log_bridge.hpp"
+
 #include <limits>
 #include <stdexcept>
 
@@ -39,12 +41,23 @@ const char *usage() {
            "\n"
            "options:\n"
            "  --threads N        executor threads for requests from Erlang (default 8, at most 1024)\n"
+           "  --max-threads N    more threads while requests queue, up to N (default 256,\n"
+           "                     at most 1024; fewer than --threads means --threads)\n"
+           "  --idle-exit MS     such an extra thread exits after MS ms without work (default 30000)\n"
            "  --max-frame BYTES  largest frame accepted or sent (default 1073741824,\n"
            "                     at most 2147479552)\n"
            "  --max-depth N      deepest term nesting converted (default 10000, at most 20000)\n"
            "  --path DIR         prepend DIR to sys.path (repeatable)\n"
            "  --max-memory BYTES limit the address space (RLIMIT_AS)\n"
            "  --max-cpu SECONDS  limit the CPU time (RLIMIT_CPU)\n"
+           "  --none-atom ATOM   the atom Python's None becomes: none (default), nil or undefined\n"
+           "  --log-level LEVEL  the OTP logger's primary level (default notice): Python\n"
+           "                     logging records below it are not sent\n"
+           "  --log-bridge       install erlang.LogHandler on the root logger\n"
+           "  --venv DIR         start in the virtualenv DIR (its site-packages,\n"
+           "                     sys.prefix and sys.executable)\n"
+           "  --check-venv DIR   check that DIR is a virtualenv of this port's Python\n"
+           "                     version, print its interpreter and exit (status 2 if not)\n"
            "  --version          print the program, protocol and Python versions\n"
            "  --help             print this text\n";
 }
@@ -65,6 +78,10 @@ options parse_options(int argc, char **argv) {
             o.version = true;
         } else if (a == "--threads") {
             o.executor_threads = to_size(a, value(), 1, max_executor_threads);
+        } else if (a == "--max-threads") {
+            o.max_executor_threads = to_size(a, value(), 1, max_executor_threads);
+        } else if (a == "--idle-exit") {
+            o.idle_exit_ms = to_size(a, value(), 1);
         } else if (a == "--max-frame") {
             o.max_frame = to_size(a, value(), 64, max_frame_limit);
         } else if (a == "--max-depth") {
@@ -73,8 +90,26 @@ options parse_options(int argc, char **argv) {
             o.max_memory = to_size(a, value(), 1 << 20);
         } else if (a == "--max-cpu") {
             o.max_cpu_seconds = to_size(a, value(), 1);
+        } else if (a == "--none-atom") {
+            o.none_atom = value();
+            if (o.none_atom != "none" && o.none_atom != "nil" && o.none_atom != "undefined") {
+                throw std::invalid_argument("--none-atom needs none, nil or undefined, not '"
+                                            + o.none_atom + "'");
+            }
         } else if (a == "--path") {
             o.python_path.push_back(value());
+        } else if (a == "--log-level") {
+            o.log_level = value();
+            python_threshold(o.log_level); // throws std::invalid_argument for a bad name
+        } else if (a == "--log-bridge") {
+            o.log_bridge = true;
+        } else if (a == "--venv") {
+            o.venv = value();
+            if (o.venv.empty()) {
+                throw std::invalid_argument("--venv needs a folder name");
+            }
+        } else if (a == "--check-venv") {
+            o.check_venv = value();
         } else {
             throw std::invalid_argument("unknown option '" + a + "'");
         }

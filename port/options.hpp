@@ -21,12 +21,19 @@ constexpr std::size_t max_depth_limit = 20000;
 constexpr std::size_t max_executor_threads = 1024;
 
 struct options {
-    std::size_t executor_threads = 8;
+    std::size_t executor_threads = 8;       // threads that stay
+    std::size_t max_executor_threads = 256; // threads at most, while requests queue
+    std::size_t idle_exit_ms = 30000;       // a thread beyond the base idle this long exits
     std::size_t max_frame = 1u << 30; // bytes after the length prefix
     std::size_t max_depth = default_max_depth;
     std::vector<std::string> python_path; // prepended to sys.path
     std::size_t max_memory = 0;           // RLIMIT_AS in bytes; 0: no limit
     std::size_t max_cpu_seconds = 0;      // RLIMIT_CPU; 0: no limit
+    std::string none_atom = "none";       // the atom None becomes: none, nil or undefined
+    std::string log_level = "notice";     // the OTP primary level (log_bridge.hpp)
+    bool log_bridge = false;              // erlang.LogHandler on the root logger
+    std::string venv;                     // a virtualenv folder to start in; empty: none
+    std::string check_venv;               // --check-venv: only check this folder and exit
     bool help = false;
     bool version = false;
 };

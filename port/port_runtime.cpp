@@ -1,4 +1,4 @@
-// What the whole port process shares: its options, the frame writer and the callback ref counter.
+// What the whole port process shares: options, frame writer, callback refs, log bridge state.
 #include "port_runtime.hpp"
 
 namespace erlang_python {

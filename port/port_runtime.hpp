@@ -1,7 +1,8 @@
-// What the whole port process shares: its options, the frame writer and the callback ref counter.
+// What the whole port process shares: options, frame writer, callback refs, log bridge state.
 #pragma once
 
 #include "frame_io.hpp"
+#include "log_bridge.hpp"
 #include "options.hpp"
 
 #include <atomic>
@@ -15,6 +16,7 @@ struct port_runtime {
     frame_writer *writer = nullptr;
     executor_pool *pool = nullptr;
     std::atomic<ref_id> next_ref{1};
+    log_bridge_state logging; // Python logging records: threshold and counts
 };
 
 // The process-wide runtime, set up by main() before any request runs.

@@ -14,15 +14,21 @@
 //   eval    {Code, Locals}                     reply    ...
 //   exec    Code                               reply    {ok, none} | {error, ErrorInfo}
 //   stats   {}                                 reply    {ok, #{...}}
-//   cancel  {}  (interrupt Ref; reserved)
+//   cancel  {}  (interrupt request Ref, on any channel)
+//   log_level Level                            reply    {ok, none}
 //                                              hello    {Version, PythonVersion, OsPid}
 //                                              callback {Name, Args}          (channel N)
-//   result  {ok, Value} | {error, {Class,       <- answers a callback on channel N, same Ref
-//            Reason, Text}}
+//   result  {ok, Value} | {error, {Class,       <- answers a callback on channel N, same Ref;
+//            Reason, Text, Stack}}                 Ref 0 aborts every wait on channel N
+//                                                  (its handler process died)
 //                                              message  {Pid, Term}           (channel N)
 //                                              output   {stdout | stderr, Bytes}
+//                                              log      {Level, Message, Meta}  (channel 0, Ref 0)
 //
 // ErrorInfo is {ClassName, Message, Traceback}, three UTF-8 binaries.
+// log_level tells the port the OTP logger's primary level (an atom: emergency
+// .. debug, all, none); `log` carries one Python logging record at or above
+// it, Level an OTP level atom and Meta a map with atom keys (log_bridge.hpp).
 //
 // A callback body may also be a built-in request of the package, answered
 // by the handler like any callback (a `result` frame):
@@ -33,7 +39,8 @@
 // Python sends must already exist, so only new_atom adds atoms.
 // A call/eval/exec sent on channel N > 0 is a nested request: it runs on the
 // Python thread that owns channel N while that thread waits in erlang.call.
-// The same table lives in erlang/include/py_protocol.hrl and docs/protocol.md.
+// The same table lives in erlang/include/py_protocol.hrl and docs/protocol.md
+// (tests/python/test_protocol_tables.py checks that the three agree).
 #pragma once
 
 #include <cstddef>
@@ -53,12 +60,14 @@ enum class frame_kind : std::uint8_t {
     result = 4,
     cancel = 5,
     stats = 6,
+    log_level = 7,
     // port -> Erlang
     hello = 64,
     reply = 65,
     callback = 66,
     message = 67,
     output = 68,
+    log = 69,
 };
 
 using channel_id = std::uint32_t;

@@ -1,14 +1,16 @@
-// Runs one request from Erlang (call, eval, exec, stats) and writes its reply: the dispatcher.
+// The dispatcher: runs each request from Erlang (call, eval, exec, stats, log_level), replies.
 #include "request_runner.hpp"
 
 #include "cancellation.hpp"
 #include "channel.hpp"
 #include "code_cache.hpp"
 #include "executor_pool.hpp"
+#include "log_bridge.hpp"
 #include "module_lookup.hpp"
 #include "port_runtime.hpp"
 #include "term_codec.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -52,9 +54,35 @@ void encode_error_triple(ei_x_buff *x,
     ei_check(ei_x_encode_binary(x, traceback.data(), int(traceback.size())), "error");
 }
 
+// Requires the GIL. The UTF-8 bytes of a str. Text that is not valid
+// Unicode (a lone surrogate, as Python makes of an undecodable file name)
+// keeps its bad characters as \udcff escapes instead of failing the whole
+// error report.
+std::string utf8_text(const py::handle &text) {
+    py::object bytes = py::reinterpret_steal<py::object>(
+        PyUnicode_AsEncodedString(text.ptr(), "utf-8", "backslashreplace"));
+    if (!bytes) {
+        throw py::error_already_set();
+    }
+    return std::string(PyBytes_AS_STRING(bytes.ptr()), std::size_t(PyBytes_GET_SIZE(bytes.ptr())));
+}
+
+// Requires the GIL. The namespace of eval and exec: __main__'s dict. The
+// first time, the package `erlang` is bound there as `erlang` (as
+// erlang_python does), unless user code has defined that name; nothing
+// else is imported into it. Not at start-up: the import costs a bare
+// interpreter's start-up time and most ports never eval.
 py::dict main_globals() {
+    static bool erlang_bound = false;
     py::object main = find_module(py::str("__main__"));
-    return py::reinterpret_borrow<py::dict>(PyModule_GetDict(main.ptr()));
+    auto globals = py::reinterpret_borrow<py::dict>(PyModule_GetDict(main.ptr()));
+    if (!erlang_bound) {
+        if (!globals.contains("erlang")) {
+            globals["erlang"] = py::module_::import("erlang");
+        }
+        erlang_bound = true;
+    }
+    return globals;
 }
 
 // Requires the GIL. Runs code compiled by the cache as PyRun_String runs what it compiles.
@@ -167,9 +195,29 @@ py::object run_stats() {
     d["channels"] = registry.created();
     d["channels_in_use"] = registry.in_use();
     d["executor_threads"] = runtime().config.executor_threads;
+    d["max_executor_threads"] = std::max(runtime().config.max_executor_threads,
+                                         runtime().config.executor_threads);
     executor_pool *pool = runtime().pool;
     d["parked_reading_takeovers"] = pool != nullptr ? pool->stalls() : 0;
+    if (pool != nullptr) {
+        executor_pool::counts c = pool->count();
+        d["threads_running"] = c.threads;
+        d["threads_peak"] = c.peak_threads;
+        d["requests_queued"] = c.queued;
+    }
+    d["log_records_sent"] = runtime().logging.sent.load();
+    d["log_records_dropped"] = runtime().logging.dropped.load();
     return std::move(d);
+}
+
+// Requires the GIL. The body is the OTP primary level, an atom.
+py::object run_log_level(const py::object &level) {
+    try {
+        apply_log_level(runtime().logging, py::str(level).cast<std::string>());
+    } catch (const std::invalid_argument &e) {
+        throw py::value_error(e.what());
+    }
+    return py::none();
 }
 
 // Requires the GIL.
@@ -186,6 +234,8 @@ py::object execute(const frame &request) {
             return run_exec(body);
         case frame_kind::stats:
             return run_stats();
+        case frame_kind::log_level:
+            return run_log_level(body);
         default:
             throw std::logic_error(std::string("not a request: ") + kind_name(request.header.kind));
     }
@@ -198,12 +248,11 @@ void encode_python_error(term_buffer &buf, py::error_already_set &e) {
     std::string message;
     std::string traceback;
     try {
-        cls = py::str(e.type().attr("__name__")).cast<std::string>();
-        message = py::str(e.value()).cast<std::string>();
+        cls = utf8_text(py::str(e.type().attr("__name__")));
+        message = utf8_text(py::str(e.value()));
         py::object format = py::module_::import("traceback").attr("format_exception");
         py::object trace = e.trace() ? py::object(e.trace()) : py::object(py::none());
-        traceback = py::str("").attr("join")(format(e.type(), e.value(), trace))
-                        .cast<std::string>();
+        traceback = utf8_text(py::str("").attr("join")(format(e.type(), e.value(), trace)));
     } catch (const std::exception &) {
         // Formatting the exception failed in turn: send what we have.
         PyErr_Clear();

@@ -1,4 +1,4 @@
-// Runs one request from Erlang (call, eval, exec, stats) and writes its reply: the dispatcher.
+// The dispatcher: runs each request from Erlang (call, eval, exec, stats, log_level), replies.
 #pragma once
 
 #include "frame_codec.hpp"

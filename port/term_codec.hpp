@@ -8,6 +8,7 @@
 #include <memory>
 #include <pybind11/pybind11.h>
 #include <stdexcept>
+#include <string>
 
 namespace erlang_python {
 
@@ -64,6 +65,11 @@ private:
 // into out, without building the envelope tuple, the argument list, an
 // empty keyword dict or the names (see call_request). Throws as decode_term.
 void decode_call(const char *data, std::size_t size, std::size_t max_depth, call_request &out);
+
+// The atom Python's None is sent as: "none" (the default), "nil" or
+// "undefined" (checked by the caller). Set once at start, before any
+// conversion runs.
+void set_none_atom(const std::string &name);
 
 // Requires the GIL. Appends obj as ETF (no version byte) to x. Raises a
 // Python TypeError naming the type for objects with no Erlang form.

@@ -215,11 +215,12 @@ private:
         bool negative = p[head] != 0;
         const unsigned char *digits = p + head + 1; // little-endian magnitude
         index_ += int(head + 1 + n);
-        py::object magnitude = py::reinterpret_steal<py::object>(
-            _PyLong_FromByteArray(digits, n, /*little_endian=*/1, /*is_signed=*/0));
-        if (!magnitude) {
-            throw py::error_already_set();
-        }
+        // int.from_bytes (public API; bignums are off the hot path).
+        py::object magnitude = py::reinterpret_borrow<py::object>(
+                                   reinterpret_cast<PyObject *>(&PyLong_Type))
+                                   .attr("from_bytes")(
+                                       py::bytes(reinterpret_cast<const char *>(digits), n),
+                                       "little");
         if (!negative) {
             return magnitude;
         }

@@ -65,38 +65,31 @@ void encode_int(ei_x_buff *x, PyObject *o) {
         encode_longlong(x, v);
         return;
     }
-    // A bignum: sign byte and little-endian magnitude, as SMALL_BIG_EXT or LARGE_BIG_EXT.
+    // A bignum: sign byte and little-endian magnitude, as SMALL_BIG_EXT or
+    // LARGE_BIG_EXT. The bytes come from int.to_bytes (public API; bignums
+    // are off the hot path).
     py::object magnitude = py::reinterpret_steal<py::object>(PyNumber_Absolute(o));
     if (!magnitude) {
         throw py::error_already_set();
     }
-    std::size_t bits = _PyLong_NumBits(magnitude.ptr());
+    std::size_t bits = magnitude.attr("bit_length")().cast<std::size_t>();
     std::size_t n = (bits + 7) / 8;
-    std::vector<unsigned char> out(n + 6);
-    std::size_t head = 0;
+    py::object digits = magnitude.attr("to_bytes")(n, "little");
+    char head[6];
+    std::size_t h = 0;
     if (n < 256) {
-        out[0] = ERL_SMALL_BIG_EXT;
-        out[1] = static_cast<unsigned char>(n);
-        head = 2;
+        head[h++] = char(ERL_SMALL_BIG_EXT);
+        head[h++] = char(n);
     } else {
-        out[0] = ERL_LARGE_BIG_EXT;
-        out[1] = static_cast<unsigned char>(n >> 24);
-        out[2] = static_cast<unsigned char>(n >> 16);
-        out[3] = static_cast<unsigned char>(n >> 8);
-        out[4] = static_cast<unsigned char>(n);
-        head = 5;
+        head[h++] = char(ERL_LARGE_BIG_EXT);
+        head[h++] = char(n >> 24);
+        head[h++] = char(n >> 16);
+        head[h++] = char(n >> 8);
+        head[h++] = char(n);
     }
-    out[head] = overflow < 0 ? 1 : 0;
-    if (_PyLong_AsByteArray(reinterpret_cast<PyLongObject *>(magnitude.ptr()),
-                            out.data() + head + 1,
-                            n,
-                            /*little_endian=*/1,
-                            /*is_signed=*/0)
-        != 0) {
-        throw py::error_already_set();
-    }
-    ei_check(ei_x_append_buf(x, reinterpret_cast<const char *>(out.data()), int(head + 1 + n)),
-             "integer");
+    head[h++] = overflow < 0 ? 1 : 0;
+    ei_check(ei_x_append_buf(x, head, int(h)), "integer");
+    ei_check(ei_x_append_buf(x, PyBytes_AS_STRING(digits.ptr()), int(n)), "integer");
 }
 
 void encode_float(ei_x_buff *x, double d) {
@@ -124,6 +117,10 @@ void encode_str(ei_x_buff *x, PyObject *o, bool as_atom) {
     }
     encode_atom(x, utf8, std::size_t(len));
 }
+
+// The atom None becomes (set_none_atom): read by every conversion, written
+// once before the first.
+std::string none_atom = "none";
 
 // Requires the GIL. Python's own error for a container changed under iteration.
 [[noreturn]] void changed_size(const char *what) {
@@ -185,7 +182,7 @@ public:
         } else if (type == &PyDict_Type) {
             dict(o, depth);
         } else if (o == Py_None) {
-            encode_atom(x_, "none", 4);
+            encode_atom(x_, none_atom.data(), none_atom.size());
         } else if (o == Py_True) {
             encode_atom(x_, "true", 4);
         } else if (o == Py_False) {
@@ -288,6 +285,26 @@ private:
         term(r, depth + 1);
     }
 
+    // Whether the class or a base defines the method `hook` in its own
+    // namespace: what type lookup finds (a metaclass attribute does not
+    // count), read from the documented tp_mro and tp_dict fields.
+    static bool has_erlang_hook(PyTypeObject *type, PyObject *hook) {
+        PyObject *mro = type->tp_mro;
+        if (mro == nullptr) {
+            return false;
+        }
+        for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(mro); ++i) {
+            PyObject *dict = reinterpret_cast<PyTypeObject *>(PyTuple_GET_ITEM(mro, i))->tp_dict;
+            if (dict != nullptr && PyDict_GetItemWithError(dict, hook) != nullptr) {
+                return true;
+            }
+            if (PyErr_Occurred()) {
+                throw py::error_already_set();
+            }
+        }
+        return false;
+    }
+
     // The erlang.register_encoder entry for the class or its nearest base.
     static py::object registered_encoder(PyTypeObject *type) {
         PyObject *encoders = types().encoders.ptr();
@@ -346,7 +363,7 @@ private:
             hooked(PyObject_CallOneArg(fn.ptr(), o), depth);
             return;
         }
-        if (_PyType_Lookup(type, t.erlang_hook.ptr()) != nullptr) {
+        if (has_erlang_hook(type, t.erlang_hook.ptr())) {
             hooked(PyObject_CallMethodNoArgs(o, t.erlang_hook.ptr()), depth);
             return;
         }
@@ -480,6 +497,10 @@ void encode_term(ei_x_buff *x, py::handle obj, std::size_t max_depth) {
 
 void encode_list(ei_x_buff *x, PyObject *const *items, std::size_t count, std::size_t max_depth) {
     encoder(x, max_depth).list(items, count, 0);
+}
+
+void set_none_atom(const std::string &name) {
+    none_atom = name;
 }
 
 } // namespace erlang_python

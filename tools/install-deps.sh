@@ -12,7 +12,7 @@ set -eu
 lib_packages="g++ make cmake python3-dev pybind11-dev libboost-dev erlang-dev"
 docs_packages="erlang-edoc"
 test_packages="$lib_packages $docs_packages catch2 erlang-common-test python3-pytest
-erlang-proper erlang-proper-dev python3-hypothesis python3-numpy rebar3 elixir git"
+erlang-proper erlang-proper-dev python3-hypothesis python3-numpy python3-venv rebar3 elixir git"
 bench_packages="gnuplot-nox"
 fuzz_packages="clang libclang-rt-14-dev"
 

@@ -29,6 +29,8 @@
          register_function/2, register_function/3, unregister_function/1,
          stats/0, last_traceback/0]).
 
+-export([sync_log_level/0]).
+
 -export_type([name/0, code/0, error_reason/0]).
 
 -type name() :: atom() | binary() | string().
@@ -38,7 +40,9 @@
                       | {frame_too_large, pos_integer(), pos_integer()}
                       | {bad_term, {unknown_atom, binary()} | malformed} | port_closed | overloaded.
 
--define(TRACEBACK_KEY, '$py_last_traceback').
+%% Arguments are checked before anything is sent, so a bad one is an error
+%% in the caller (function_clause or badarg) and Python runs nothing.
+-define(is_timeout(T), (T =:= infinity orelse (is_integer(T) andalso T >= 0))).
 
 %% API.
 
@@ -51,13 +55,14 @@ call(Module, Function, Args) ->
 %% @doc Calls `Module.Function(*Args, **Kwargs)'; Kwargs keys are atoms or binaries.
 -spec call(name(), name(), list(), map()) -> {ok, term()} | {error, error_reason()}.
 call(Module, Function, Args, Kwargs) when is_list(Args), is_map(Kwargs) ->
-    request(?PY_CALL, {text(Module), text(Function), Args, Kwargs}, default).
+    py_call:request(?PY_CALL, call_term(Module, Function, Args, Kwargs), default).
 
 %% @doc Like `call/4' with a timeout in milliseconds (or `infinity').
 -spec call(name(), name(), list(), map(), timeout()) ->
           {ok, term()} | {error, error_reason()}.
-call(Module, Function, Args, Kwargs, Timeout) when is_list(Args), is_map(Kwargs) ->
-    request(?PY_CALL, {text(Module), text(Function), Args, Kwargs}, Timeout).
+call(Module, Function, Args, Kwargs, Timeout)
+  when is_list(Args), is_map(Kwargs), ?is_timeout(Timeout) ->
+    py_call:request(?PY_CALL, call_term(Module, Function, Args, Kwargs), Timeout).
 
 %% @doc Evaluates one Python expression in the `__main__' namespace.
 -spec eval(code()) -> {ok, term()} | {error, error_reason()}.
@@ -71,7 +76,7 @@ eval(Code, Locals) ->
 
 %% @doc Like `eval/2' with a timeout in milliseconds (or `infinity').
 -spec eval(code(), map(), timeout()) -> {ok, term()} | {error, error_reason()}.
-eval(Code, Locals, Timeout) ->
+eval(Code, Locals, Timeout) when ?is_timeout(Timeout) ->
     eval_request(Code, Locals, Timeout).
 
 %% @doc Runs Python statements in `__main__'; what they define stays visible
@@ -82,7 +87,7 @@ exec(Code) ->
 
 %% @doc Like `exec/1' with a timeout in milliseconds (or `infinity').
 -spec exec(code(), timeout()) -> ok | {error, error_reason()}.
-exec(Code, Timeout) ->
+exec(Code, Timeout) when ?is_timeout(Timeout) ->
     exec_request(Code, Timeout).
 
 %% @doc Makes `Fun(Args)' callable from Python as `erlang.call(Name, *Args)'.
@@ -101,156 +106,60 @@ unregister_function(Name) ->
     py_registry:unregister(text(Name)).
 
 %% @doc Counters for tests and operators: Python thread channels, live handler
-%% processes, pending calls, callbacks in flight, and the port's own view.
--spec stats() -> map().
+%% processes, pending calls, callbacks in flight, and the port's own view
+%% (the README lists every key). Every key is an atom.
+-spec stats() -> #{atom() => term()}.
 stats() ->
     Local = try py_coordinator:stats() catch exit:_ -> #{running => false} end,
-    case request(?PY_STATS, {}, default) of
-        {ok, Port} -> Local#{port => Port};
-        {error, _} -> Local
+    case py_call:request(?PY_STATS, {}, default) of
+        {ok, Port} ->
+            %% The port's keys are names in our own port program, never
+            %% user data: a fixed, small set of atoms.
+            Local#{port => maps:fold(fun(K, V, Acc) -> Acc#{binary_to_atom(K, utf8) => V} end,
+                                     #{}, Port)};
+        {error, _} ->
+            Local
     end.
 
 %% @doc The formatted Python traceback of this process's last failed request.
 -spec last_traceback() -> binary() | undefined.
 last_traceback() ->
-    get(?TRACEBACK_KEY).
+    py_call:last_traceback().
 
-%% Internal.
-
-eval_request(Code, Locals, Timeout) when is_map(Locals) ->
-    request(?PY_EVAL, {text(Code), Locals}, Timeout).
-
-exec_request(Code, Timeout) ->
-    case request(?PY_EXEC, text(Code), Timeout) of
+%% @doc Tells the port the OTP logger's primary level now. Python logging
+%% records below it are not sent (docs/guide/logging.md). The application
+%% does this by itself within a second of a change; call this after
+%% `logger:set_primary_config(level, L)' for an effect from the next call on.
+-spec sync_log_level() -> ok | {error, error_reason()}.
+sync_log_level() ->
+    case py_call:request(?PY_LOG_LEVEL, maps:get(level, logger:get_primary_config()), default) of
         {ok, _} -> ok;
         Error -> Error
     end.
 
-%% Timeout `default': the application's call_timeout, read when the port
-%% started (an application:get_env per call costs more than the rest of the
-%% Erlang side of a small call).
-request(Kind, Term, Timeout) ->
-    case persistent_term:get(?PY_PORT_KEY, undefined) of
-        #py_port{call_timeout = Default} = P ->
-            send_request(P, Kind, Term, timeout(Timeout, Default));
-        undefined ->
-            %% Not started, or the port is restarting: wait for it, bounded
-            %% by the call's own timeout.
-            T = timeout(Timeout, application:get_env(erlang_python, call_timeout, 30000)),
-            case py_coordinator:await_ready(T) of
-                {ok, Waited} -> request(Kind, Term, reduce(T, Waited));
-                {error, _} = Error -> Error
-            end
+%% Internal.
+
+call_term(Module, Function, Args, Kwargs) ->
+    _ = length(Args), % an improper list is badarg here
+    ok = check_keywords(Kwargs),
+    {text(Module), text(Function), Args, Kwargs}.
+
+%% Keyword names are atoms or binaries (Python wants str).
+check_keywords(Kwargs) when map_size(Kwargs) =:= 0 ->
+    ok;
+check_keywords(Kwargs) ->
+    case lists:all(fun(K) -> is_atom(K) orelse is_binary(K) end, maps:keys(Kwargs)) of
+        true -> ok;
+        false -> error(badarg, [Kwargs])
     end.
 
-timeout(default, Default) -> Default;
-timeout(Timeout, _) -> Timeout.
+eval_request(Code, Locals, Timeout) when is_map(Locals) ->
+    py_call:request(?PY_EVAL, {text(Code), Locals}, Timeout).
 
-send_request(#py_port{port = Port, pending = Pending, max_frame = Max,
-                      max_pending = MaxPending}, Kind, Term, Timeout) ->
-    Ref = erlang:unique_integer([positive]),
-    Frame = py_protocol:frame(Kind, py_protocol:channel(), Ref, Term),
-    Size = py_protocol:frame_size(Frame),
-    if
-        Size > Max ->
-            {error, {frame_too_large, Size, Max}};
-        true ->
-            case ets:info(Pending, size) of
-                undefined ->
-                    %% The coordinator died after we read #py_port{} (its
-                    %% table went with it, and it unpublished the port
-                    %% first): wait for the restart like any new call.
-                    request(Kind, Term, Timeout);
-                N when N >= MaxPending ->
-                    {error, overloaded};
-                _ ->
-                    try
-                        true = ets:insert(Pending, {Ref, self()}),
-                        true = erlang:port_command(Port, Frame)
-                    of
-                        true -> await(Ref, Pending, Timeout)
-                    catch
-                        error:badarg ->
-                            %% The port closed, or the coordinator died with
-                            %% its table, between our read and our write.
-                            catch ets:delete(Pending, Ref),
-                            {error, port_closed}
-                    end
-            end
-    end.
-
-reduce(infinity, _) -> infinity;
-reduce(Timeout, Waited) -> max(0, Timeout - Waited).
-
-await(Ref, Pending, Timeout) ->
-    case get(?PY_HANDLER_KEY) of
-        undefined -> await_reply(Ref, Pending, Timeout);
-        _ -> await_serving(Ref, Pending, deadline(Timeout))
-    end.
-
-await_reply(Ref, Pending, Timeout) ->
-    receive
-        {py_reply, Ref, Body} -> reply(Body);
-        {py_down, Ref, Reason} -> {error, Reason}
-    after Timeout ->
-        timed_out(Ref, Pending)
-    end.
-
-%% In a handler process, the Python thread running our request may call
-%% back into Erlang: those callbacks come to this very process, so serve
-%% them while waiting, or both sides would wait for each other.
-await_serving(Ref, Pending, Deadline) ->
-    receive
-        {py_reply, Ref, Body} ->
-            reply(Body);
-        {py_down, Ref, Reason} ->
-            {error, Reason};
-        {py_callback, _, _} = Nested ->
-            ok = py_handler:serve(Nested),
-            await_serving(Ref, Pending, Deadline);
-        {py_message, _} = Nested ->
-            ok = py_handler:serve(Nested),
-            await_serving(Ref, Pending, Deadline)
-    after remaining(Deadline) ->
-        timed_out(Ref, Pending)
-    end.
-
-timed_out(Ref, Pending) ->
-    %% Atomically marks the request cancelled unless its reply was taken.
-    try ets:update_element(Pending, Ref, {2, cancelled}) of
-        true ->
-            py_coordinator:cancel(Ref),
-            {error, timeout};
-        false ->
-            %% The coordinator took the entry: its message is on the way.
-            await_reply(Ref, Pending, infinity)
-    catch
-        error:badarg ->
-            %% The coordinator died with its table; it told every caller it
-            %% knew of, and this one may already have been told.
-            receive
-                {py_reply, Ref, Body} -> reply(Body);
-                {py_down, Ref, Reason} -> {error, Reason}
-            after 0 ->
-                {error, timeout}
-            end
-    end.
-
-deadline(infinity) -> infinity;
-deadline(Timeout) -> erlang:monotonic_time(millisecond) + Timeout.
-
-remaining(infinity) -> infinity;
-remaining(Deadline) -> max(0, Deadline - erlang:monotonic_time(millisecond)).
-
-reply(Body) ->
-    try binary_to_term(Body, [safe]) of
-        {ok, Value} ->
-            {ok, Value};
-        {error, {Class, Message, Traceback}} ->
-            put(?TRACEBACK_KEY, Traceback),
-            {error, {py_errors:class(Class), Message}}
-    catch
-        error:badarg -> py_protocol:decode(Body)
+exec_request(Code, Timeout) ->
+    case py_call:request(?PY_EXEC, text(Code), Timeout) of
+        {ok, _} -> ok;
+        Error -> Error
     end.
 
 text(A) when is_atom(A) -> atom_to_binary(A, utf8);

@@ -50,7 +50,8 @@
     %% their replies come (10,000 callers killed mid-call would otherwise
     %% leave 10,000 timers for cancel_grace ms).
     grace_timers = #{} :: #{non_neg_integer() => reference()},
-    output :: pid(),                     % py_output: Python's stdout/stderr
+    output :: pid(),                     % py_output: Python's stdout/stderr and logging
+    log_level :: logger:level() | all | none, % the primary level the port was last told
     killing = false :: boolean()         % a stuck request made us kill the port
 }).
 
@@ -103,7 +104,7 @@ init_it(Parent) ->
 %% Replies first and without any dispatch: they are the hot path.
 loop(Parent, S = #state{port = Port}) ->
     receive
-        {Port, {data, <<?PY_REPLY, _Channel:32, Ref:64, Body/binary>>}} ->
+        {Port, {data, ?PY_FRAME(?PY_REPLY, _Channel, Ref, Body)}} ->
             loop(Parent, route_reply(Ref, Body, S));
         {'$gen_call', From, Request} ->
             {reply, Reply, S1} = handle_call(Request, From, S),
@@ -160,19 +161,27 @@ init([]) ->
     process_flag(trap_exit, true),
     Exe = filename:join(priv_dir(), "erlang_python_port"),
     MaxFrame = env(max_frame_size),
+    LogLevel = primary_log_level(),
+    Venv = venv(),
     Args = ["--threads", integer_to_list(env(executor_threads)),
+            "--max-threads", integer_to_list(env(max_executor_threads)),
+            "--idle-exit", integer_to_list(env(executor_idle_timeout)),
             "--max-frame", integer_to_list(MaxFrame)]
         ++ limit_args("--max-memory", env(max_memory))
         ++ limit_args("--max-cpu", env(max_cpu_seconds))
-        ++ lists:append([["--path", Dir] || Dir <- env(python_path)]),
+        ++ ["--none-atom", atom_to_list(env(none_atom))]
+        ++ lists:append([["--path", Dir] || Dir <- env(python_path)])
+        ++ log_args(LogLevel, application:get_env(erlang_python, python_logging, true))
+        ++ venv_args(Venv),
     Port = open_port({spawn_executable, Exe},
                      [{packet, 4}, binary, exit_status, use_stdio,
-                      {args, Args}, {env, env(env)}]),
+                      {args, Args}, {env, venv_env(Venv, env(env))}]),
     Timeout = env(startup_timeout),
     %% Output written while Python starts stays queued for handle_info.
     receive
-        {Port, {data, <<?PY_HELLO, _:32, _:64, Body/binary>>}} ->
+        {Port, {data, ?PY_FRAME(?PY_HELLO, _, _, Body)}} ->
             {ok, {?PY_PROTOCOL_VERSION, PyVersion, OsPid}} = py_protocol:decode(Body),
+            send_functions(Port, Timeout),
             %% No write_concurrency: with it, an insert plus a take cost about
             %% 0.2 us more per call (pinned), and each operation holds the
             %% table's lock only briefly.
@@ -185,7 +194,7 @@ init([]) ->
             Output = py_output:start_link(OsPid),
             {ok, #state{port = Port, pending = Pending,
                         os_pid = OsPid, python_version = PyVersion,
-                        grace = env(cancel_grace), output = Output}};
+                        grace = env(cancel_grace), output = Output, log_level = LogLevel}};
         {Port, {exit_status, Status}} ->
             {stop, {port_start_failed, exit_how(Status)}}
     after Timeout ->
@@ -220,23 +229,27 @@ handle_cast(_Msg, S) ->
     {noreply, S}.
 
 -spec handle_info(term(), #state{}) -> {noreply, #state{}} | {stop, term(), #state{}}.
-handle_info({Port, {data, <<?PY_REPLY, _Channel:32, Ref:64, Body/binary>>}},
+handle_info({Port, {data, ?PY_FRAME(?PY_REPLY, _Channel, Ref, Body)}},
             S = #state{port = Port}) ->
     {noreply, route_reply(Ref, Body, S)};
-handle_info({Port, {data, <<?PY_CALLBACK, Channel:32, Ref:64, Body/binary>>}},
+handle_info({Port, {data, ?PY_FRAME(?PY_CALLBACK, Channel, Ref, Body)}},
             S = #state{port = Port}) ->
     {{Handler, InFlight}, S1} = handler(Channel, S),
     counters:add(InFlight, 1, 1),
-    Handler ! {py_callback, Ref, Body},
+    Handler ! {py_serve, {callback, Ref, Body}},
     {noreply, S1};
-handle_info({Port, {data, <<?PY_MESSAGE, Channel:32, _Ref:64, Body/binary>>}},
+handle_info({Port, {data, ?PY_FRAME(?PY_MESSAGE, Channel, _Ref, Body)}},
             S = #state{port = Port}) ->
     {{Handler, _}, S1} = handler(Channel, S),
-    Handler ! {py_message, Body},
+    Handler ! {py_serve, {message, Body}},
     {noreply, S1};
-handle_info({Port, {data, <<?PY_OUTPUT, _Channel:32, _Ref:64, Body/binary>>}},
+handle_info({Port, {data, ?PY_FRAME(?PY_OUTPUT, _Channel, _Ref, Body)}},
             S = #state{port = Port}) ->
     S#state.output ! {py_output, Body},
+    {noreply, S};
+handle_info({Port, {data, <<?PY_LOG, _Channel:32, _Ref:64, Body/binary>>}},
+            S = #state{port = Port}) ->
+    S#state.output ! {py_log, Body},
     {noreply, S};
 handle_info({Port, {data, Frame}}, S = #state{port = Port}) ->
     logger:error("erlang_python: unexpected frame from the port: ~P", [Frame, 10]),
@@ -262,7 +275,7 @@ handle_info({'EXIT', Pid, Reason}, S = #state{handlers = Handlers}) ->
     {noreply, S#state{handlers = maps:without(Dead, Handlers)}};
 handle_info(sweep, S) ->
     erlang:send_after(?SWEEP_INTERVAL, self(), sweep),
-    {noreply, sweep_dead_callers(S)};
+    {noreply, follow_log_level(sweep_dead_callers(S))};
 handle_info({grace_expired, Ref}, S0 = #state{pending = Pending, grace_timers = Timers}) ->
     S = S0#state{grace_timers = maps:remove(Ref, Timers)},
     case ets:lookup(Pending, Ref) of
@@ -294,6 +307,34 @@ terminate(_Reason, S = #state{port = Port}) ->
     ok.
 
 %% Internal.
+
+%% Before the port is published, so that no request can see Python's
+%% `erlang' module without the registered names (py_registry).
+send_functions(Port, Timeout) ->
+    case py_registry:functions() of
+        {_, []} ->
+            ok;
+        {Version, Names} ->
+            Ref = erlang:unique_integer([positive]),
+            Request = {<<"erlang">>, <<"_set_functions">>, [Version, Names], #{}},
+            true = erlang:port_command(Port, py_protocol:frame(?PY_CALL, ?PY_ANY_CHANNEL,
+                                                               Ref, Request)),
+            receive
+                {Port, {data, ?PY_FRAME(?PY_REPLY, _, Ref, Reply)}} ->
+                    case py_protocol:decode(Reply) of
+                        {ok, {ok, _}} -> ok;
+                        Error -> logger:warning("erlang_python: Python was not told of the "
+                                                "registered functions: ~0p", [Error])
+                    end;
+                {Port, {exit_status, _}} = Exit ->
+                    %% Handled by the loop, once the port is known.
+                    self() ! Exit,
+                    ok
+            after Timeout ->
+                logger:warning("erlang_python: Python was not told of the registered functions "
+                               "within ~p ms", [Timeout])
+            end
+    end.
 
 await_ready(Start, Timeout) ->
     Waited = erlang:monotonic_time(millisecond) - Start,
@@ -406,6 +447,49 @@ fail_pending(Pending, Reason) ->
     [Caller ! {py_down, Ref, Reason} || {Ref, Caller} <- ets:tab2list(Pending), is_pid(Caller)],
     ets:delete_all_objects(Pending),
     ok.
+
+%% OTP tells nobody when the primary level changes: the sweep looks once a
+%% second and tells the port (py:sync_log_level/0 does it at once). The
+%% answer comes to this process as a reply and is ignored.
+follow_log_level(S = #state{log_level = Told, port = Port, pending = Pending}) ->
+    case primary_log_level() of
+        Told ->
+            S;
+        Level ->
+            Ref = erlang:unique_integer([positive]),
+            true = ets:insert(Pending, {Ref, self()}),
+            Frame = py_protocol:frame(?PY_LOG_LEVEL, ?PY_ANY_CHANNEL, Ref, Level),
+            try erlang:port_command(Port, Frame) catch error:badarg -> ok end,
+            S#state{log_level = Level}
+    end.
+
+primary_log_level() ->
+    maps:get(level, logger:get_primary_config()).
+
+log_args(Level, Bridge) ->
+    ["--log-level", atom_to_list(Level)] ++ [ "--log-bridge" || Bridge =:= true ].
+
+venv() ->
+    case application:get_env(erlang_python, venv) of
+        {ok, Dir} when Dir =/= undefined -> filename:absname(unicode:characters_to_list(Dir));
+        _ -> undefined
+    end.
+
+venv_args(undefined) -> [];
+venv_args(Dir) -> ["--venv", Dir].
+
+%% As `activate' does: VIRTUAL_ENV, and the venv's bin/ first on PATH,
+%% unless the `env' setting names them.
+venv_env(undefined, Env) ->
+    Env;
+venv_env(Dir, Env) ->
+    Path = case os:getenv("PATH") of
+               false -> filename:join(Dir, "bin");
+               P -> filename:join(Dir, "bin") ++ ":" ++ P
+           end,
+    Ours = [{Name, Value} || {Name, Value} <- [{"VIRTUAL_ENV", Dir}, {"PATH", Path}],
+                            not lists:keymember(Name, 1, Env)],
+    Ours ++ Env.
 
 limit_args(_Flag, infinity) -> [];
 limit_args(Flag, N) when is_integer(N), N > 0 -> [Flag, integer_to_list(N)].

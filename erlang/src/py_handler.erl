@@ -33,22 +33,30 @@
 -export([start_link/3, serve/1]).
 -export([init/3]).
 
+%% What the coordinator sends a handler, as `{py_serve, Work}': a callback
+%% frame's Ref and body, or an `erlang.send' frame's body.
+-type work() :: {callback, non_neg_integer(), binary()} | {message, binary()}.
+-export_type([work/0]).
+
 %% API.
 
 -spec start_link(port(), pos_integer(), counters:counters_ref()) -> pid().
 start_link(Port, Channel, InFlight) ->
     proc_lib:spawn_link(?MODULE, init, [Port, Channel, InFlight]).
 
-%% @doc Serves one `py_callback' or `py_message' in the calling handler process.
--spec serve({py_callback, non_neg_integer(), binary()} | {py_message, binary()}) -> ok.
-serve({py_callback, Ref, Body}) ->
+%% @doc Serves one piece of work the coordinator sent as `{py_serve, Work}',
+%% in the calling handler process: its own loop, or `py_call' while the
+%% handler waits for a request of its own. A new kind of work is a new
+%% clause here and a new route in the coordinator, nothing else.
+-spec serve(work()) -> ok.
+serve({callback, Ref, Body}) ->
     {Port, Channel, InFlight} = get(?PY_HANDLER_KEY),
     Result = run(Body),
     Frame = py_protocol:frame(?PY_RESULT, Channel, Ref, Result),
     try erlang:port_command(Port, Frame) catch error:badarg -> ok end,
     counters:sub(InFlight, 1, 1),
     ok;
-serve({py_message, Body}) ->
+serve({message, Body}) ->
     case py_protocol:decode(Body) of
         {ok, {Pid, Term}} when is_pid(Pid) -> Pid ! Term;
         _ -> logger:warning("erlang_python: bad erlang.send frame dropped")
@@ -65,8 +73,7 @@ init(Port, Channel, InFlight) ->
 
 loop() ->
     receive
-        {py_callback, _, _} = Msg -> serve(Msg);
-        {py_message, _} = Msg -> serve(Msg);
+        {py_serve, Work} -> serve(Work);
         _Other -> ok
     end,
     loop().

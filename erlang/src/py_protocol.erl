@@ -6,7 +6,7 @@
 
 -include("py_protocol.hrl").
 
--export([frame/4, frame_size/1, decode/1, channel/0]).
+-export([frame/4, frame_size/1, decode/1, channel/0, port_atoms/0]).
 
 %% Terms whose encoding may exceed this are encoded as an I/O vector.
 -define(IOVEC_THRESHOLD, 65536).
@@ -24,7 +24,7 @@ frame(Kind, Channel, Ref, Term) ->
                true -> erlang:term_to_binary(Term);
                false -> erlang:term_to_iovec(Term)
            end,
-    [<<Kind:8, Channel:32, Ref:64>> | Body].
+    [?PY_HEADER(Kind, Channel, Ref) | Body].
 
 %% @doc The size of a frame made by `frame/4' (without the port's length prefix).
 -spec frame_size(iolist()) -> non_neg_integer().
@@ -51,3 +51,17 @@ channel() ->
         undefined -> ?PY_ANY_CHANNEL;
         Channel -> Channel
     end.
+
+%% @doc The atoms the port writes on its own, named here so that they exist
+%% in the node once this module is loaded (py_app loads it at start): replies
+%% are decoded with `binary_to_term(_, [safe])', which makes no atom. Python
+%% exception classes are sent as binaries (py_errors) and atoms of user data
+%% come only through `erlang.new_atom'.
+-spec port_atoms() -> [atom()].
+port_atoms() ->
+    [ok, error, true, false,
+     nan, infinity, neg_infinity,         % float('nan'), float('inf'), float('-inf')
+     none, nil, undefined,                % None, by the none_atom setting
+     stdout, stderr,                      % output frames
+     '$erlang_python', new_atom,          % the built-in callback
+     exit, handler_died].

@@ -4,6 +4,13 @@
 %% An ETS table owned by this long-lived process, so registrations survive
 %% port restarts. Keys are UTF-8 binaries: Python names never become atoms.
 %%
+%% Python's `erlang' module answers `hasattr(erlang, Name)', `dir(erlang)'
+%% and `from erlang import Name' from the set of registered names: after
+%% every change the caller that made it sends the whole set to the port,
+%% numbered with a strictly increasing change number so that Python keeps
+%% the newest when two changes race; the coordinator sends it once more
+%% when a port starts, before any request reaches that port.
+%%
 %% Atoms: frames from the port are decoded with `binary_to_term(_, [safe])',
 %% so Python can only name atoms that exist. `erlang.new_atom(Name)' is the
 %% one way it creates one: this process creates it, serialized, and counts
@@ -12,7 +19,8 @@
 -module(py_registry).
 -behaviour(gen_server).
 
--export([start_link/0, register/2, unregister/1, lookup/1, new_atom/1, new_atoms/0]).
+-export([start_link/0, register/2, unregister/1, lookup/1, functions/0,
+         new_atom/1, new_atoms/0]).
 -export([init/1, handle_call/3, handle_cast/2]).
 
 -type entry() :: fun((list()) -> term()) | {module(), atom()}.
@@ -24,13 +32,20 @@
 start_link() ->
     gen_server:start_link({local, ?MODULE}, ?MODULE, [], []).
 
+%% @doc Registers Name; returns once Python's `erlang' module knows it.
 -spec register(binary(), entry()) -> ok.
 register(Name, Entry) when is_binary(Name) ->
-    gen_server:call(?MODULE, {register, Name, Entry}).
+    publish(gen_server:call(?MODULE, {register, Name, Entry})).
 
+%% @doc Removes Name; returns once Python's `erlang' module has forgotten it.
 -spec unregister(binary()) -> ok.
 unregister(Name) when is_binary(Name) ->
-    gen_server:call(?MODULE, {unregister, Name}).
+    publish(gen_server:call(?MODULE, {unregister, Name})).
+
+%% @doc The registered names and the number of the change that made them so.
+-spec functions() -> {integer(), [binary()]}.
+functions() ->
+    gen_server:call(?MODULE, functions).
 
 %% @doc Looked up by handler processes, straight from ETS.
 -spec lookup(binary()) -> {ok, entry()} | error.
@@ -58,18 +73,20 @@ new_atoms() ->
 
 %% gen_server.
 
--spec init([]) -> {ok, #{new_atoms := non_neg_integer()}}.
+-spec init([]) -> {ok, #{new_atoms := non_neg_integer(), version := integer()}}.
 init([]) ->
     _ = ets:new(?MODULE, [named_table, protected, set, {read_concurrency, true}]),
-    {ok, #{new_atoms => 0}}.
+    {ok, #{new_atoms => 0, version => change_number()}}.
 
 -spec handle_call(term(), gen_server:from(), State) -> {reply, term(), State}.
 handle_call({register, Name, Entry}, _From, State) ->
     true = ets:insert(?MODULE, {Name, Entry}),
-    {reply, ok, State};
+    changed(State);
 handle_call({unregister, Name}, _From, State) ->
     true = ets:delete(?MODULE, Name),
-    {reply, ok, State};
+    changed(State);
+handle_call(functions, _From, State = #{version := Version}) ->
+    {reply, {Version, names()}, State};
 handle_call({new_atom, Name}, _From, State = #{new_atoms := Count}) ->
     Max = application:get_env(erlang_python, max_new_atoms, 10000),
     %% Checked again here: another caller may have created it meanwhile.
@@ -93,3 +110,31 @@ handle_call(_Other, _From, State) ->
 -spec handle_cast(term(), State) -> {noreply, State}.
 handle_cast(_Msg, State) ->
     {noreply, State}.
+
+%% Internal.
+
+changed(State) ->
+    Version = change_number(),
+    {reply, {Version, names()}, State#{version := Version}}.
+
+%% Strictly increasing for the life of the node, so a restarted registry
+%% still numbers its changes after the ones Python has seen.
+change_number() ->
+    erlang:unique_integer([monotonic, positive]).
+
+names() ->
+    ets:select(?MODULE, [{{'$1', '_'}, [], ['$1']}]).
+
+%% Tells Python the new set. Without a running port there is nothing to
+%% tell: the coordinator sends the set when it starts one.
+publish({Version, Names}) ->
+    case py:call(erlang, '_set_functions', [Version, Names]) of
+        {ok, _} ->
+            ok;
+        {error, not_started} ->
+            ok;
+        {error, Reason} ->
+            logger:warning("erlang_python: Python was not told of the registered functions: ~0p",
+                           [Reason]),
+            ok
+    end.

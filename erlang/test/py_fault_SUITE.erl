@@ -123,6 +123,8 @@ settings(call_blocked_in_c_is_killed_after_grace) -> [{cancel_grace, 500}];
 settings(overload_beyond_max_pending_is_refused) -> [{max_pending, 50}];
 settings(memory_limit_gives_memory_error) -> [{max_memory, 1024 * ?MiB}];
 settings(cpu_limit_kills_and_restarts_port) -> [{max_cpu_seconds, 1}];
+%% Above the primary level (notice), so that the lines reach the handlers.
+settings(print_flood_keeps_protocol_and_reaches_logger) -> [{stdout_level, notice}];
 settings(_) -> [].
 
 %% Erlang functions called from Python.

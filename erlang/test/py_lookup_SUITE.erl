@@ -175,8 +175,8 @@ call_requests_of_every_shape(_Config) ->
     {ok, [[], [{a, 1}, {b, [1]}]]} = py:call('__main__', argz, [], #{a => 1, b => [1]}),
     {ok, ["abc", []]} = py:call('__main__', argz, "abc"),
     {ok, 3} = py:call(<<"operator">>, <<"add">>, [1, 2]),
-    {error, {'TypeError', <<"'ImproperList' object is not iterable">>}} =
-        py:call('__main__', argz, [1 | 2]),
+    %% An improper argument list is refused in the caller (py_compat_SUITE).
+    {'EXIT', {badarg, _}} = (catch py:call('__main__', argz, [1 | 2])),
     {error, {'TypeError', <<"module name must be a string">>}} = py:call(<<255, 1>>, f, []),
     {error, {'TypeError', <<"attribute name must be string, not 'bytes'">>}} =
         py:call(operator, <<255>>, []),

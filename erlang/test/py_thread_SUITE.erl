@@ -223,8 +223,8 @@ short_lived_threads_reuse_channels(_Config) ->
     Expected = lists:seq(1, Total),
     {ok, Expected} = py:call(?FIXTURE, short_lived_threads, [Total, Batch], #{}, ?LONG),
     Stats = #{channels := Channels, handlers := Handlers,
-              port := #{<<"channels">> := PortChannels,
-                        <<"channels_in_use">> := InUse}} = py:stats(),
+              port := #{channels := PortChannels,
+                        channels_in_use := InUse}} = py:stats(),
     ct:pal("after ~p threads, ~p at a time: ~p", [Total, Batch, Stats]),
     %% At most Batch threads alive at once, plus the executors' own channels.
     Bound = Batch + executor_threads() + 2,
@@ -353,7 +353,7 @@ quick_beside({M, F}) ->
 %% Returns once Pid's request is written and it waits for the reply.
 await_waiting_for_reply(Pid) ->
     case erlang:process_info(Pid, [current_function, status]) of
-        [{current_function, {py, await_reply, _}}, {status, waiting}] ->
+        [{current_function, {py_call, await_reply, _}}, {status, waiting}] ->
             ok;
         _ ->
             erlang:yield(),
@@ -421,7 +421,7 @@ expected_recursion(0) -> [0];
 expected_recursion(N) -> [N, {down, N} | expected_recursion(N - 1)].
 
 executor_threads() ->
-    #{port := #{<<"executor_threads">> := N}} = py:stats(),
+    #{port := #{executor_threads := N}} = py:stats(),
     N.
 
 %% Starts N concurrent py:calls that each park an executor in gate/1 and

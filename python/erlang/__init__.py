@@ -16,6 +16,8 @@ Values convert as the README's type table says; ``register_encoder`` (or a
 is the one way Python creates an atom the Erlang node does not have yet.
 """
 
+import _thread
+
 from . import _types
 from ._types import (
     Atom,
@@ -87,10 +89,47 @@ class _Function:
         return "<Erlang function %r>" % self.name
 
 
+# The names registered with py:register_function, as the node last told us
+# (it sends the whole set, numbered, after every change and when the port
+# starts). Only the attribute form reads it: erlang.call('name') works for
+# any name and leaves the check to Erlang.
+_registered = frozenset()
+_registered_version = -1
+_registered_lock = _thread.allocate_lock()  # not threading: its import costs ms
+
+
+def _set_functions(version, names):
+    """Called by the node: the registered names as of change number ``version``.
+
+    Updates can arrive out of order from different Erlang processes; the one
+    with the highest number wins.
+    """
+    global _registered, _registered_version
+    names = frozenset(str(n) for n in names)
+    with _registered_lock:
+        if version > _registered_version:
+            _registered = names
+            _registered_version = version
+
+
 def __getattr__(name):
     # Module-level __getattr__ (PEP 562): only for names not defined above,
-    # so erlang.call and friends are never shadowed. Dunder lookups made by
-    # Python's machinery get the usual AttributeError.
-    if name.startswith("__") and name.endswith("__"):
-        raise AttributeError("module 'erlang' has no attribute %r" % name)
-    return _Function(name)
+    # so erlang.call and friends are never shadowed. A name no Erlang
+    # function is registered under is an AttributeError (so hasattr() is
+    # False, `from erlang import x` an ImportError and a misspelt
+    # erlang.async_cal fails at once), as for any module.
+    if name == "LogHandler":
+        # Imported on first use: `import erlang` does not import logging.
+        from ._logging import LogHandler
+
+        return LogHandler
+    if name in _registered:
+        return _Function(name)
+    raise AttributeError(
+        "module 'erlang' has no attribute %r (no Erlang function is registered under that "
+        "name; see py:register_function/2)" % name
+    )
+
+
+def __dir__():
+    return sorted(set(globals()) | _registered | {"LogHandler"})

@@ -4,6 +4,7 @@
 #include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <sched.h>
 #include <string>
 #include <thread>
 #include <unistd.h>
@@ -36,7 +37,9 @@ struct read_outcome {
     std::string error;
 };
 
-read_outcome read_stream(const std::vector<std::string> &pieces, std::size_t max_frame) {
+read_outcome read_stream(const std::vector<std::string> &pieces,
+                         std::size_t max_frame,
+                         bool spin = false) {
     int fds[2];
     REQUIRE(::pipe(fds) == 0);
     std::thread writer([&pieces, fd = fds[1]] {
@@ -58,7 +61,7 @@ read_outcome read_stream(const std::vector<std::string> &pieces, std::size_t max
         boost::asio::io_context io;
         frame_reader reader(io, fds[0], max_frame);
         try {
-            while (auto f = reader.next()) {
+            while (auto f = reader.next(spin)) {
                 out.frames.push_back(std::move(*f));
             }
         } catch (const protocol_error &e) {
@@ -149,4 +152,45 @@ TEST_CASE("frame reader ends cleanly on an empty input", "[frame_io]") {
     read_outcome out = read_stream({}, 1024);
     CHECK(out.frames.empty());
     CHECK(out.error.empty());
+}
+
+TEST_CASE("a polling read gets every frame, whether it comes during the poll or after it",
+          "[frame_io]") {
+    // The 20 ms between pieces outlast the poll: the later pieces are read
+    // by the blocking read that follows it, a large frame's rest as well.
+    std::string large = call_frame(make_body(3u << 20, 4), 2);
+    read_outcome out = read_stream(
+        {call_frame("a", 1), large.substr(0, 1000), large.substr(1000), call_frame("b", 3)},
+        64u << 20,
+        /*spin=*/true);
+    REQUIRE(out.frames.size() == 3);
+    check_frame(out.frames[0], "a", 1);
+    check_frame(out.frames[1], make_body(3u << 20, 4), 2);
+    check_frame(out.frames[2], "b", 3);
+    CHECK(out.error.empty());
+}
+
+TEST_CASE("a reader polls before blocking only where the process may use several CPUs",
+          "[frame_io]") {
+    int fds[2];
+    REQUIRE(::pipe(fds) == 0);
+    ::close(fds[1]);
+    boost::asio::io_context io;
+    cpu_set_t all;
+    REQUIRE(sched_getaffinity(0, sizeof all, &all) == 0);
+    int first = 0;
+    while (!CPU_ISSET(first, &all)) {
+        ++first;
+    }
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(first, &one);
+    REQUIRE(sched_setaffinity(0, sizeof one, &one) == 0); // like taskset -c N
+    {
+        frame_reader pinned(io, ::dup(fds[0]), 1024);
+        CHECK(pinned.spin().count() == 0);
+    }
+    REQUIRE(sched_setaffinity(0, sizeof all, &all) == 0);
+    frame_reader unpinned(io, fds[0], 1024);
+    CHECK((unpinned.spin().count() > 0) == (CPU_COUNT(&all) > 1));
 }

@@ -9,7 +9,7 @@ import pytest
 PORT = os.environ.get("EP_PORT_EXECUTABLE")
 pytestmark = pytest.mark.skipif(PORT is None, reason="set by CTest: EP_PORT_EXECUTABLE")
 
-CALL, EXEC, HELLO, REPLY = 1, 3, 64, 65
+CALL, EXEC, LOG_LEVEL, HELLO, REPLY, LOG = 1, 3, 7, 64, 65, 69
 
 
 def etf_binary(data: bytes) -> bytes:
@@ -60,6 +60,9 @@ def test_an_unknown_option_is_a_usage_error():
         ("--max-depth", "20001", "--max-depth needs a whole number from 1 to 20000"),
         ("--threads", "1025", "--threads needs a whole number from 1 to 1024"),
         ("--max-depth", "0", "--max-depth needs a whole number from 1 to 20000"),
+        ("--none-atom", "null", "--none-atom needs none, nil or undefined, not 'null'"),
+        ("--log-level", "loud", "'loud' is not an OTP logger level"),
+        ("--venv", "", "--venv needs a folder name"),
     ],
 )
 def test_limits_beyond_what_the_port_can_honour_are_usage_errors(flag, value, expected):
@@ -122,3 +125,37 @@ def test_input_ending_inside_a_frame_ends_the_port_with_status_3():
     p.stdin.close()
     assert p.wait(timeout=10) == 3
     assert b"input ended inside a frame" in p.stderr.read()
+
+
+def etf_atom(name: bytes) -> bytes:
+    return bytes([131, 119, len(name)]) + name
+
+
+def test_log_records_come_as_log_frames_at_or_above_the_level_the_port_was_told():
+    p = subprocess.Popen([PORT, "--log-bridge", "--log-level", "warning"],
+                         stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    read_frame(p.stdout)
+    code = b"import logging; logging.getLogger('a').warning('w1'); logging.getLogger('a').info('i1')"
+    p.stdin.write(frame(EXEC, 0, 1, etf_binary(code)))
+    p.stdin.flush()
+    kind, channel, ref, body = read_frame(p.stdout)
+    assert (kind, channel, ref) == (LOG, 0, 0)
+    assert body.startswith(bytes([131, 104, 3]) + etf_atom(b"warning")[1:])
+    assert b"w1" in body and b"python_logger" in body
+    assert next_reply(p.stdout)[1] == 1
+    # Told debug, the port sends the info record too.
+    p.stdin.write(frame(LOG_LEVEL, 0, 2, etf_atom(b"debug")))
+    p.stdin.flush()
+    assert next_reply(p.stdout)[1:] == (2, bytes([131, 104, 2, 119, 2]) + b"ok" + bytes([119, 4]) + b"none")
+    p.stdin.write(frame(EXEC, 0, 3, etf_binary(b"logging.getLogger('a').info('i2')")))
+    p.stdin.flush()
+    kind, _, _, body = read_frame(p.stdout)
+    assert kind == LOG and body.startswith(bytes([131, 104, 3]) + etf_atom(b"info")[1:])
+    p.stdin.close()
+    assert p.wait(timeout=10) == 0
+
+
+def test_check_venv_names_the_problem(tmp_path):
+    r = subprocess.run([PORT, "--check-venv", str(tmp_path)], capture_output=True, text=True)
+    assert r.returncode == 2
+    assert r.stderr.strip() == "'%s' is not a virtualenv: it has no pyvenv.cfg" % tmp_path

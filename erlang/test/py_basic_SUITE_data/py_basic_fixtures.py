@@ -28,3 +28,8 @@ def noisy(value):
     os.write(1, b"\x00\x00\x00\x0dA\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00")
     os.write(1, b"raw bytes on fd 1\n" * 100)
     return value
+
+
+def imported(name):
+    """Whether the module `name` has been imported (without importing anything)."""
+    return name in sys.modules

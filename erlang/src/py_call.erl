@@ -1,0 +1,162 @@
+%% @doc The caller's half of a request: the pending-table protocol that
+%% `py_coordinator' serves from the other side.
+%%
+%% == Message flow ==
+%% <ol>
+%% <li>The caller encodes its own request frame (`py_protocol:frame/4'),
+%%     inserts `{Ref, self()}' into the pending table and writes the frame
+%%     straight to the port: the coordinator is not on the request path.</li>
+%% <li>The coordinator takes the entry when the `reply' frame comes and
+%%     sends `{py_reply, Ref, Body}'; the caller decodes Body itself.</li>
+%% <li>On timeout the caller marks its entry `cancelled' (atomically, unless
+%%     the coordinator took it first) and asks the coordinator to interrupt
+%%     the request; a reply that comes later is dropped and counted.</li>
+%% <li>When the port dies the coordinator sends `{py_down, Ref, Reason}' to
+%%     every pending caller.</li>
+%% </ol>
+%% A handler process (one Python thread's) that makes a request serves the
+%% work the coordinator sends it (`{py_serve, Work}') while it waits: the
+%% Python thread running the request may call back into Erlang, and those
+%% callbacks come to this very process.
+-module(py_call).
+
+-include("py_protocol.hrl").
+
+-export([request/3, last_traceback/0]).
+
+-define(TRACEBACK_KEY, '$py_last_traceback').
+
+%% API.
+
+%% @doc Sends request Kind with body Term and waits for its answer. Timeout
+%% `default' is the application's call_timeout, read when the port started
+%% (an application:get_env per call costs more than the rest of the Erlang
+%% side of a small call).
+-spec request(0..255, term(), timeout() | default) -> {ok, term()} | {error, py:error_reason()}.
+request(Kind, Term, Timeout) ->
+    case persistent_term:get(?PY_PORT_KEY, undefined) of
+        #py_port{call_timeout = Default} = P ->
+            send_request(P, Kind, Term, timeout(Timeout, Default));
+        undefined ->
+            %% Not started, or the port is restarting: wait for it, bounded
+            %% by the call's own timeout.
+            T = timeout(Timeout, application:get_env(erlang_python, call_timeout, 30000)),
+            case py_coordinator:await_ready(T) of
+                {ok, Waited} -> request(Kind, Term, reduce(T, Waited));
+                {error, _} = Error -> Error
+            end
+    end.
+
+%% @doc The formatted Python traceback of this process's last failed request.
+-spec last_traceback() -> binary() | undefined.
+last_traceback() ->
+    get(?TRACEBACK_KEY).
+
+%% Internal.
+
+timeout(default, Default) -> Default;
+timeout(Timeout, _) -> Timeout.
+
+send_request(#py_port{port = Port, pending = Pending, max_frame = Max,
+                      max_pending = MaxPending}, Kind, Term, Timeout) ->
+    Ref = erlang:unique_integer([positive]),
+    Frame = py_protocol:frame(Kind, py_protocol:channel(), Ref, Term),
+    Size = py_protocol:frame_size(Frame),
+    if
+        Size > Max ->
+            {error, {frame_too_large, Size, Max}};
+        true ->
+            case ets:info(Pending, size) of
+                undefined ->
+                    %% The coordinator died after we read #py_port{} (its
+                    %% table went with it, and it unpublished the port
+                    %% first): wait for the restart like any new call.
+                    request(Kind, Term, Timeout);
+                N when N >= MaxPending ->
+                    {error, overloaded};
+                _ ->
+                    try
+                        true = ets:insert(Pending, {Ref, self()}),
+                        true = erlang:port_command(Port, Frame)
+                    of
+                        true -> await(Ref, Pending, Timeout)
+                    catch
+                        error:badarg ->
+                            %% The port closed, or the coordinator died with
+                            %% its table, between our read and our write.
+                            catch ets:delete(Pending, Ref),
+                            {error, port_closed}
+                    end
+            end
+    end.
+
+reduce(infinity, _) -> infinity;
+reduce(Timeout, Waited) -> max(0, Timeout - Waited).
+
+await(Ref, Pending, Timeout) ->
+    case get(?PY_HANDLER_KEY) of
+        undefined -> await_reply(Ref, Pending, Timeout);
+        _ -> await_serving(Ref, Pending, deadline(Timeout))
+    end.
+
+await_reply(Ref, Pending, Timeout) ->
+    receive
+        {py_reply, Ref, Body} -> reply(Body);
+        {py_down, Ref, Reason} -> {error, Reason}
+    after Timeout ->
+        timed_out(Ref, Pending)
+    end.
+
+%% In a handler process, the Python thread running our request may call
+%% back into Erlang: those callbacks come to this very process, so serve
+%% them while waiting, or both sides would wait for each other.
+await_serving(Ref, Pending, Deadline) ->
+    receive
+        {py_reply, Ref, Body} ->
+            reply(Body);
+        {py_down, Ref, Reason} ->
+            {error, Reason};
+        {py_serve, Work} ->
+            ok = py_handler:serve(Work),
+            await_serving(Ref, Pending, Deadline)
+    after remaining(Deadline) ->
+        timed_out(Ref, Pending)
+    end.
+
+timed_out(Ref, Pending) ->
+    %% Atomically marks the request cancelled unless its reply was taken.
+    try ets:update_element(Pending, Ref, {2, cancelled}) of
+        true ->
+            py_coordinator:cancel(Ref),
+            {error, timeout};
+        false ->
+            %% The coordinator took the entry: its message is on the way.
+            await_reply(Ref, Pending, infinity)
+    catch
+        error:badarg ->
+            %% The coordinator died with its table; it told every caller it
+            %% knew of, and this one may already have been told.
+            receive
+                {py_reply, Ref, Body} -> reply(Body);
+                {py_down, Ref, Reason} -> {error, Reason}
+            after 0 ->
+                {error, timeout}
+            end
+    end.
+
+deadline(infinity) -> infinity;
+deadline(Timeout) -> erlang:monotonic_time(millisecond) + Timeout.
+
+remaining(infinity) -> infinity;
+remaining(Deadline) -> max(0, Deadline - erlang:monotonic_time(millisecond)).
+
+reply(Body) ->
+    try binary_to_term(Body, [safe]) of
+        {ok, Value} ->
+            {ok, Value};
+        {error, {Class, Message, Traceback}} ->
+            put(?TRACEBACK_KEY, Traceback),
+            {error, {py_errors:class(Class), Message}}
+    catch
+        error:badarg -> py_protocol:decode(Body)
+    end.
