@@ -139,6 +139,7 @@ py::object exchange(const py::str &name, channel &ch, ref_id ref, term_buffer &r
         case wake_reason::frame:
             break;
         case wake_reason::interrupted:
+            request_scope::cancel_delivered();
             PyErr_SetString(PyExc_TimeoutError, "the request from Erlang timed out");
             throw py::error_already_set();
         case wake_reason::aborted:
@@ -316,6 +317,7 @@ void sleep(const py::object &seconds) {
         finished = scope->interrupt_point().sleep_for(s);
     }
     if (!finished) {
+        request_scope::cancel_delivered();
         PyErr_SetString(PyExc_TimeoutError, "the request from Erlang timed out");
         throw py::error_already_set();
     }
