@@ -43,6 +43,7 @@ struct scope_list {
         s->channel_->interrupt();
     }
     static bool cancelled(const request_scope *s) { return s->cancelled_; }
+    static bool delivered(const request_scope *s) { return s->delivered_; }
     static unsigned long thread(const request_scope *s) { return s->thread_ident_; }
 };
 
@@ -70,7 +71,7 @@ void raise_in_thread(ref_id ref) {
     registry &r = the_registry();
     std::lock_guard<std::mutex> lock(r.mutex);
     request_scope *s = r.running.find(ref);
-    if (s != nullptr && scope_list::cancelled(s) && !r.stopped) {
+    if (s != nullptr && scope_list::cancelled(s) && !scope_list::delivered(s) && !r.stopped) {
         PyThreadState_SetAsyncExc(scope_list::thread(s), PyExc_TimeoutError);
     }
 }
@@ -113,6 +114,21 @@ request_scope::~request_scope() {
 }
 
 request_scope *request_scope::current() { return innermost; }
+
+void request_scope::cancel_delivered() {
+    registry &r = the_registry();
+    std::lock_guard<std::mutex> lock(r.mutex);
+    bool any = false;
+    for (request_scope *s = innermost; s != nullptr; s = s->outer_) {
+        if (s->cancelled_) {
+            s->delivered_ = true;
+            any = true;
+        }
+    }
+    if (any) {
+        PyThreadState_SetAsyncExc(PyThread_get_thread_ident(), nullptr);
+    }
+}
 
 bool cancel_request(ref_id ref) {
     registry &r = the_registry();

@@ -21,12 +21,20 @@ public:
 
     // The innermost request running on this thread, or null.
     static request_scope *current();
+
+    // Requires the GIL, on a thread whose wait (erlang.call, time.sleep) a
+    // cancel has just ended: the wait raises the TimeoutError itself, so the
+    // asynchronous one of the cancelled requests on this thread is withdrawn.
+    // Python code that catches the first must not get a second in its
+    // handler.
+    static void cancel_delivered();
     channel &interrupt_point() { return *channel_; }
 
 private:
     friend struct scope_list;
     ref_id ref_;
     unsigned long thread_ident_;
+    bool delivered_ = false; // the wait raised the TimeoutError (cancel_delivered)
     channel *channel_ = nullptr;
     request_scope *outer_ = nullptr;       // on this thread
     request_scope *prev_ = nullptr;        // in the registry, under its lock

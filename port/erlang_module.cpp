@@ -139,6 +139,7 @@ py::object exchange(const py::str &name, channel &ch, ref_id ref, term_buffer &r
         case wake_reason::frame:
             break;
         case wake_reason::interrupted:
+            request_scope::cancel_delivered();
             PyErr_SetString(PyExc_TimeoutError, "the request from Erlang timed out");
             throw py::error_already_set();
         case wake_reason::aborted:
@@ -264,16 +265,19 @@ PyMethodDef call_def = {
     "call(name, *args): run the Erlang function registered as `name` and return its result. "
     "Releases the GIL while waiting; any Python thread may call it.\n"};
 
-// The built-in callback {'$erlang_python', new_atom, Name}: the handler
-// creates the atom (within the max_new_atoms cap) and answers {ok, Atom}.
-// The atom in the request exists in the node: py_handler's code names it.
-void new_atom(const py::str &name) {
-    callback("erlang.new_atom", py::str("new_atom"), [&](ei_x_buff *x, std::size_t max_depth) {
-        ei_check(ei_x_encode_tuple_header(x, 3), "callback");
-        ei_check(ei_x_encode_atom(x, builtin_callback_tag), "callback");
-        ei_check(ei_x_encode_atom(x, "new_atom"), "callback");
-        encode_term(x, name, max_depth);
-    });
+// Requires the GIL; releases it while waiting. A built-in request of the
+// package, {'$erlang_python', Request, Arg}, served by the thread's handler
+// like any callback (py_handler's table of built-ins: new_atom, state,
+// whereis). The atom Request exists in the node: py_handler's code names it.
+py::object builtin(const std::string &request, const py::object &arg) {
+    std::string what = "erlang." + request;
+    return callback(
+        what.c_str(), py::str(request), [&](ei_x_buff *x, std::size_t max_depth) {
+            ei_check(ei_x_encode_tuple_header(x, 3), "callback");
+            ei_check(ei_x_encode_atom(x, builtin_callback_tag), "callback");
+            ei_check(ei_x_encode_atom_len(x, request.data(), int(request.size())), "callback");
+            encode_term(x, arg, max_depth);
+        });
 }
 
 // Requires the GIL; releases it to write. Fire and forget.
@@ -316,6 +320,7 @@ void sleep(const py::object &seconds) {
         finished = scope->interrupt_point().sleep_for(s);
     }
     if (!finished) {
+        request_scope::cancel_delivered();
         PyErr_SetString(PyExc_TimeoutError, "the request from Erlang timed out");
         throw py::error_already_set();
     }
@@ -336,11 +341,12 @@ PYBIND11_EMBEDDED_MODULE(_erlang, m) {
           pybind11::arg("pid"),
           pybind11::arg("term"),
           "send(pid, term): send `term` to the Erlang process `pid` (fire and forget).");
-    m.def("new_atom",
-          &erlang_python::new_atom,
-          pybind11::arg("name"),
-          "new_atom(name): create the atom in the Erlang node (capped by max_new_atoms); "
-          "use erlang.new_atom, which returns the erlang.Atom.");
+    m.def("builtin",
+          &erlang_python::builtin,
+          pybind11::arg("request"),
+          pybind11::arg("arg"),
+          "builtin(request, arg): a built-in request of the erlang package to the node "
+          "(new_atom, state, whereis); use the erlang package's functions.");
     m.def("sleep",
           &erlang_python::sleep,
           pybind11::arg("seconds"),

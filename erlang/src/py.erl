@@ -31,6 +31,14 @@
 
 -export([sync_log_level/0]).
 
+-export([state_store/2, state_fetch/1, state_remove/1, state_keys/0, state_clear/0,
+         state_incr/1, state_incr/2, state_decr/1, state_decr/2,
+         version/0, memory_stats/0, gc/0, gc/1, reload/1]).
+
+-export([cast/3, cast/4, cast/5,
+         spawn_call/3, spawn_call/4, spawn_call/5, await/1, await/2, cancel/1,
+         parallel/1]).
+
 -export_type([name/0, code/0, error_reason/0]).
 
 -type name() :: atom() | binary() | string().
@@ -63,6 +71,148 @@ call(Module, Function, Args, Kwargs) when is_list(Args), is_map(Kwargs) ->
 call(Module, Function, Args, Kwargs, Timeout)
   when is_list(Args), is_map(Kwargs), ?is_timeout(Timeout) ->
     py_call:request(?PY_CALL, call_term(Module, Function, Args, Kwargs), Timeout).
+
+%% @doc Calls `Module.Function(*Args)' without waiting: returns `ok' at
+%% once. A Python exception is logged (OTP logger, level error, domain
+%% `[erlang_python]') with its traceback.
+-spec cast(name(), name(), list()) -> ok.
+cast(Module, Function, Args) ->
+    cast(Module, Function, Args, #{}).
+
+%% @doc `cast/3' with keyword arguments.
+-spec cast(name(), name(), list(), map()) -> ok.
+cast(Module, Function, Args, Kwargs) when is_list(Args), is_map(Kwargs) ->
+    py_async:cast(call_term(Module, Function, Args, Kwargs), default).
+
+%% @doc `cast/4' with a timeout in milliseconds (or `infinity'); a call
+%% that outlives it is interrupted and logged.
+-spec cast(name(), name(), list(), map(), timeout()) -> ok.
+cast(Module, Function, Args, Kwargs, Timeout)
+  when is_list(Args), is_map(Kwargs), ?is_timeout(Timeout) ->
+    py_async:cast(call_term(Module, Function, Args, Kwargs), Timeout).
+
+%% @doc Starts `Module.Function(*Args)' and returns a handle at once; its
+%% result is for `await/1,2' in this same process.
+-spec spawn_call(name(), name(), list()) -> reference().
+spawn_call(Module, Function, Args) ->
+    spawn_call(Module, Function, Args, #{}).
+
+%% @doc `spawn_call/3' with keyword arguments.
+-spec spawn_call(name(), name(), list(), map()) -> reference().
+spawn_call(Module, Function, Args, Kwargs) when is_list(Args), is_map(Kwargs) ->
+    py_async:spawn_call(call_term(Module, Function, Args, Kwargs), default).
+
+%% @doc `spawn_call/4' with the time, in milliseconds (or `infinity'), that
+%% may pass before the port starts the call when it is restarting.
+-spec spawn_call(name(), name(), list(), map(), timeout()) -> reference().
+spawn_call(Module, Function, Args, Kwargs, Timeout)
+  when is_list(Args), is_map(Kwargs), ?is_timeout(Timeout) ->
+    py_async:spawn_call(call_term(Module, Function, Args, Kwargs), Timeout).
+
+%% @doc The result of a `spawn_call', waiting up to the default timeout.
+-spec await(reference()) -> {ok, term()} | {error, error_reason()}.
+await(Handle) when is_reference(Handle) ->
+    py_async:await(Handle, default).
+
+%% @doc The result of a `spawn_call', waiting up to Timeout ms. On
+%% `{error, timeout}' the call goes on: await it again or `cancel/1' it.
+-spec await(reference(), timeout()) -> {ok, term()} | {error, error_reason()}.
+await(Handle, Timeout) when is_reference(Handle), ?is_timeout(Timeout) ->
+    py_async:await(Handle, Timeout).
+
+%% @doc Interrupts a `spawn_call' as a timeout does and forgets it.
+-spec cancel(reference()) -> ok.
+cancel(Handle) when is_reference(Handle) ->
+    py_async:cancel(Handle).
+
+%% @doc Runs the calls `{Module, Function, Args}' (or with Kwargs) at once,
+%% on as many executor threads; `{ok, Values}' in their order, or the first
+%% error.
+-spec parallel([{name(), name(), list()} | {name(), name(), list(), map()}]) ->
+          {ok, [term()]} | {error, error_reason()}.
+parallel(Calls) when is_list(Calls) ->
+    py_async:parallel([parallel_term(C) || C <- Calls]).
+
+%% @doc Stores Value under Key in the shared state, which Python reads with
+%% `erlang.state_get(Key)'. It outlives port restarts.
+-spec state_store(term(), term()) -> ok.
+state_store(Key, Value) ->
+    py_state:store(Key, Value).
+
+%% @doc The value under Key in the shared state.
+-spec state_fetch(term()) -> {ok, term()} | {error, not_found}.
+state_fetch(Key) ->
+    py_state:fetch(Key).
+
+%% @doc Removes Key from the shared state.
+-spec state_remove(term()) -> ok.
+state_remove(Key) ->
+    py_state:remove(Key).
+
+%% @doc Every key of the shared state.
+-spec state_keys() -> [term()].
+state_keys() ->
+    py_state:keys().
+
+%% @doc Empties the shared state.
+-spec state_clear() -> ok.
+state_clear() ->
+    py_state:clear().
+
+%% @doc Adds 1 to the counter under Key (0 when absent), atomically; the new value.
+-spec state_incr(term()) -> integer().
+state_incr(Key) ->
+    py_state:incr(Key, 1).
+
+%% @doc Adds Amount to the counter under Key (0 when absent), atomically.
+-spec state_incr(term(), integer()) -> integer().
+state_incr(Key, Amount) when is_integer(Amount) ->
+    py_state:incr(Key, Amount).
+
+%% @doc Subtracts 1 from the counter under Key, atomically.
+-spec state_decr(term()) -> integer().
+state_decr(Key) ->
+    py_state:incr(Key, -1).
+
+%% @doc Subtracts Amount from the counter under Key, atomically.
+-spec state_decr(term(), integer()) -> integer().
+state_decr(Key, Amount) when is_integer(Amount) ->
+    py_state:incr(Key, -Amount).
+
+%% @doc The version of the Python interpreter, such as `<<"3.11.2">>'.
+-spec version() -> {ok, binary()} | {error, error_reason()}.
+version() ->
+    try py_coordinator:stats() of
+        #{python_version := Version} -> {ok, Version}
+    catch
+        exit:_ -> {error, not_started}
+    end.
+
+%% @doc The garbage collector's figures (`gc_stats', `gc_count',
+%% `gc_threshold'), and tracemalloc's (`traced_memory_current',
+%% `traced_memory_peak') while it traces.
+-spec memory_stats() -> {ok, #{atom() => term()}} | {error, error_reason()}.
+memory_stats() ->
+    call('erlang._node', memory_stats, []).
+
+%% @doc A full garbage collection in Python; the number of objects collected.
+-spec gc() -> {ok, non_neg_integer()} | {error, error_reason()}.
+gc() ->
+    call(gc, collect, []).
+
+%% @doc A collection of generations 0 to Generation.
+-spec gc(0..2) -> {ok, non_neg_integer()} | {error, error_reason()}.
+gc(Generation) when Generation =:= 0; Generation =:= 1; Generation =:= 2 ->
+    call(gc, collect, [Generation]).
+
+%% @doc Reloads the Python module Module (`importlib.reload'), or imports it
+%% when it was not imported yet.
+-spec reload(name()) -> ok | {error, error_reason()}.
+reload(Module) ->
+    case call('erlang._node', reload, [text(Module)]) of
+        {ok, _} -> ok;
+        Error -> Error
+    end.
 
 %% @doc Evaluates one Python expression in the `__main__' namespace.
 -spec eval(code()) -> {ok, term()} | {error, error_reason()}.
@@ -143,6 +293,10 @@ call_term(Module, Function, Args, Kwargs) ->
     _ = length(Args), % an improper list is badarg here
     ok = check_keywords(Kwargs),
     {text(Module), text(Function), Args, Kwargs}.
+
+parallel_term({M, F, A}) when is_list(A) -> call_term(M, F, A, #{});
+parallel_term({M, F, A, Kw}) when is_list(A), is_map(Kw) -> call_term(M, F, A, Kw);
+parallel_term(Other) -> error(badarg, [Other]).
 
 %% Keyword names are atoms or binaries (Python wants str).
 check_keywords(Kwargs) when map_size(Kwargs) =:= 0 ->

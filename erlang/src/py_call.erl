@@ -22,29 +22,76 @@
 
 -include("py_protocol.hrl").
 
--export([request/3, last_traceback/0]).
+-export([request/3, post/3, await/3, cancel/2, default_timeout/0, last_traceback/0]).
 
 -define(TRACEBACK_KEY, '$py_last_traceback').
 
+%% A request written to the port and not yet answered: its Ref, the pending
+%% table it is registered in, and the time left of its timeout.
+-type posted() :: {posted, non_neg_integer(), ets:tid(), timeout()}.
+-export_type([posted/0]).
+
 %% API.
 
-%% @doc Sends request Kind with body Term and waits for its answer. Timeout
-%% `default' is the application's call_timeout, read when the port started
-%% (an application:get_env per call costs more than the rest of the Erlang
-%% side of a small call).
+%% @doc Sends request Kind with body Term and waits for its answer; on
+%% timeout the request is interrupted. Timeout `default' is the
+%% application's call_timeout, read when the port started (an
+%% application:get_env per call costs more than the rest of the Erlang side
+%% of a small call).
 -spec request(0..255, term(), timeout() | default) -> {ok, term()} | {error, py:error_reason()}.
 request(Kind, Term, Timeout) ->
+    case post(Kind, Term, Timeout) of
+        {posted, Ref, Pending, T} ->
+            case await(Ref, Pending, T) of
+                timeout -> timed_out(Ref, Pending);
+                Result -> Result
+            end;
+        {error, _} = Error ->
+            Error
+    end.
+
+%% @doc Writes request Kind to the port without waiting for its answer,
+%% which comes to this process. Waits for a (re)starting port, bounded by
+%% Timeout, and returns the time left.
+-spec post(0..255, term(), timeout() | default) -> posted() | {error, py:error_reason()}.
+post(Kind, Term, Timeout) ->
     case persistent_term:get(?PY_PORT_KEY, undefined) of
         #py_port{call_timeout = Default} = P ->
             send_request(P, Kind, Term, timeout(Timeout, Default));
         undefined ->
             %% Not started, or the port is restarting: wait for it, bounded
             %% by the call's own timeout.
-            T = timeout(Timeout, application:get_env(erlang_python, call_timeout, 30000)),
+            T = timeout(Timeout, default_timeout()),
             case py_coordinator:await_ready(T) of
-                {ok, Waited} -> request(Kind, Term, reduce(T, Waited));
+                {ok, Waited} -> post(Kind, Term, reduce(T, Waited));
                 {error, _} = Error -> Error
             end
+    end.
+
+%% @doc Waits up to Timeout for the answer to a posted request: the result,
+%% or `timeout' (the request goes on; wait again, or cancel/2 it). A
+%% handler process serves the callbacks of its Python thread meanwhile.
+-spec await(non_neg_integer(), ets:tid(), timeout()) ->
+          {ok, term()} | {error, py:error_reason()} | timeout.
+await(Ref, Pending, Timeout) ->
+    case get(?PY_HANDLER_KEY) of
+        undefined -> await_reply(Ref, Pending, Timeout);
+        _ -> await_serving(Ref, Pending, deadline(Timeout))
+    end.
+
+%% @doc Interrupts a posted request whose answer this process no longer
+%% wants, as a timeout does; an answer already delivered is dropped.
+-spec cancel(non_neg_integer(), ets:tid()) -> ok.
+cancel(Ref, Pending) ->
+    _ = timed_out(Ref, Pending),
+    ok.
+
+%% @doc The application's call_timeout.
+-spec default_timeout() -> timeout().
+default_timeout() ->
+    case persistent_term:get(?PY_PORT_KEY, undefined) of
+        #py_port{call_timeout = Default} -> Default;
+        undefined -> application:get_env(erlang_python, call_timeout, 30000)
     end.
 
 %% @doc The formatted Python traceback of this process's last failed request.
@@ -71,7 +118,7 @@ send_request(#py_port{port = Port, pending = Pending, max_frame = Max,
                     %% The coordinator died after we read #py_port{} (its
                     %% table went with it, and it unpublished the port
                     %% first): wait for the restart like any new call.
-                    request(Kind, Term, Timeout);
+                    post(Kind, Term, Timeout);
                 N when N >= MaxPending ->
                     {error, overloaded};
                 _ ->
@@ -79,7 +126,7 @@ send_request(#py_port{port = Port, pending = Pending, max_frame = Max,
                         true = ets:insert(Pending, {Ref, self()}),
                         true = erlang:port_command(Port, Frame)
                     of
-                        true -> await(Ref, Pending, Timeout)
+                        true -> {posted, Ref, Pending, Timeout}
                     catch
                         error:badarg ->
                             %% The port closed, or the coordinator died with
@@ -93,18 +140,12 @@ send_request(#py_port{port = Port, pending = Pending, max_frame = Max,
 reduce(infinity, _) -> infinity;
 reduce(Timeout, Waited) -> max(0, Timeout - Waited).
 
-await(Ref, Pending, Timeout) ->
-    case get(?PY_HANDLER_KEY) of
-        undefined -> await_reply(Ref, Pending, Timeout);
-        _ -> await_serving(Ref, Pending, deadline(Timeout))
-    end.
-
-await_reply(Ref, Pending, Timeout) ->
+await_reply(Ref, _Pending, Timeout) ->
     receive
         {py_reply, Ref, Body} -> reply(Body);
         {py_down, Ref, Reason} -> {error, Reason}
     after Timeout ->
-        timed_out(Ref, Pending)
+        timeout
     end.
 
 %% In a handler process, the Python thread running our request may call
@@ -120,7 +161,7 @@ await_serving(Ref, Pending, Deadline) ->
             ok = py_handler:serve(Work),
             await_serving(Ref, Pending, Deadline)
     after remaining(Deadline) ->
-        timed_out(Ref, Pending)
+        timeout
     end.
 
 timed_out(Ref, Pending) ->

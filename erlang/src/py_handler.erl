@@ -88,19 +88,34 @@ run(Body) ->
                     Text = <<"no Erlang function registered as '", Name/binary, "'">>,
                     {error, {error, {unknown_function, Name}, Text, <<>>}}
             end;
-        {ok, {'$erlang_python', new_atom, Name}} when is_binary(Name) ->
-            %% erlang.new_atom(Name): the one way Python creates an atom.
-            case py_registry:new_atom(Name) of
-                {ok, Atom} ->
-                    {ok, Atom};
-                {error, Reason} ->
-                    {error, {error, Reason, new_atom_error(Name, Reason), <<>>}}
-            end;
+        {ok, {'$erlang_python', Request, Arg}} ->
+            builtin(Request, Arg);
         {ok, Other} ->
             {error, {error, {bad_callback, Other}, <<"malformed callback">>, <<>>}};
         {error, Reason} ->
             {error, {error, Reason, format(error, Reason), <<>>}}
     end.
+
+%% The built-in requests of the `erlang' package, {'$erlang_python',
+%% Request, Arg}: one clause each.
+builtin(new_atom, Name) when is_binary(Name) ->
+    %% erlang.new_atom(Name): the one way Python creates an atom.
+    case py_registry:new_atom(Name) of
+        {ok, Atom} -> {ok, Atom};
+        {error, Reason} -> {error, {error, Reason, new_atom_error(Name, Reason), <<>>}}
+    end;
+builtin(state, Args) when is_list(Args) ->
+    %% erlang.state_get/set/delete/keys/clear/incr/decr (py_state).
+    apply_entry(fun py_state:python/1, Args);
+builtin(whereis, Name) when is_binary(Name) ->
+    %% erlang.whereis(Name): a name that is no atom names no process.
+    try binary_to_existing_atom(Name, utf8) of
+        Atom -> {ok, case whereis(Atom) of undefined -> none; Pid -> Pid end}
+    catch
+        error:badarg -> {ok, none}
+    end;
+builtin(Request, Arg) ->
+    {error, {error, {bad_callback, {Request, Arg}}, <<"malformed built-in request">>, <<>>}}.
 
 apply_entry(Entry, Args) ->
     try

@@ -13,6 +13,8 @@ start_link() ->
 
 -spec init([]) -> {ok, {supervisor:sup_flags(), [supervisor:child_spec()]}}.
 init([]) ->
+    %% Owned by this process: the shared state outlives every child.
+    ok = py_state:new_table(),
     {Intensity, Period} = application:get_env(erlang_python, restart_intensity, {10, 60}),
     StopGrace = application:get_env(erlang_python, stop_grace, 5000),
     Flags = #{strategy => rest_for_one, intensity => Intensity, period => Period},

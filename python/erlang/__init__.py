@@ -33,8 +33,8 @@ from ._types import (
 )
 
 try:
+    from _erlang import builtin as _builtin
     from _erlang import call, send
-    from _erlang import new_atom as _native_new_atom
 except ImportError:  # imported outside the port (e.g. by tests or tools)
 
     def call(name, *args):
@@ -45,8 +45,8 @@ except ImportError:  # imported outside the port (e.g. by tests or tools)
         """Send ``term`` to the Erlang process ``pid``; only inside the port."""
         raise RuntimeError("erlang.send is only available inside the erlang_python port")
 
-    def _native_new_atom(name):
-        raise RuntimeError("erlang.new_atom is only available inside the erlang_python port")
+    def _builtin(request, arg):
+        raise RuntimeError("erlang.%s is only available inside the erlang_python port" % request)
 
 
 _MAX_ATOM_CHARS = 255
@@ -66,12 +66,72 @@ def new_atom(name):
         raise TypeError("new_atom: the name must be a str, not %s" % type(name).__name__)
     if len(name) > _MAX_ATOM_CHARS:
         raise ValueError("new_atom: an atom has at most %d characters" % _MAX_ATOM_CHARS)
-    _native_new_atom(str(name))
+    _builtin("new_atom", str(name))
     return Atom(name)
 
 
+# Shared state: a key-value table in the Erlang node (ETS), shared by every
+# Python thread and process of the application and by Erlang code
+# (py:state_store/fetch/...); it outlives port restarts. Keys and values are
+# any terms (str keys arrive as binaries). One round trip to Erlang per call.
+
+
+def state_get(key):
+    """The value stored under ``key``, or None."""
+    return _builtin("state", ["get", key])
+
+
+def state_set(key, value):
+    """Stores ``value`` under ``key``."""
+    _builtin("state", ["set", key, value])
+
+
+def state_delete(key):
+    """Removes ``key`` (nothing happens if it is absent)."""
+    _builtin("state", ["delete", key])
+
+
+def state_keys():
+    """Every key stored, in no particular order."""
+    return _builtin("state", ["keys"])
+
+
+def state_clear():
+    """Removes every key."""
+    _builtin("state", ["clear"])
+
+
+def state_incr(key, amount=1):
+    """Adds ``amount`` to the integer under ``key`` (0 if absent), atomically; the new value."""
+    return _builtin("state", ["incr", key, amount])
+
+
+def state_decr(key, amount=1):
+    """Subtracts ``amount`` from the integer under ``key`` (0 if absent), atomically."""
+    return _builtin("state", ["incr", key, -amount])
+
+
+def whereis(name):
+    """The ``erlang.Pid`` of the process registered as ``name`` in the node, or None."""
+    if not isinstance(name, str):
+        raise TypeError("whereis: the name must be a str, not %s" % type(name).__name__)
+    return _builtin("whereis", str(name))
+
+
 # Everything _types exports, plus the calls into Erlang.
-__all__ = ["call", "send", "new_atom"] + _types.__all__
+__all__ = [
+    "call",
+    "send",
+    "new_atom",
+    "state_get",
+    "state_set",
+    "state_delete",
+    "state_keys",
+    "state_clear",
+    "state_incr",
+    "state_decr",
+    "whereis",
+] + _types.__all__
 
 
 class _Function:
