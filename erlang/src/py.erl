@@ -358,9 +358,18 @@ call_term(Module, Function, Args, Kwargs) ->
     ok = check_keywords(Kwargs),
     {text(Module), text(Function), Args, Kwargs}.
 
+%% As erlang_python: a stream names a module (dotted), a function and
+%% keywords by Python identifiers, else {invalid_python_identifier, Name}.
 stream_source(Module, Function, Args, Kwargs) ->
     {M, F, A, Kw} = call_term(Module, Function, Args, Kwargs),
+    Names = binary:split(M, <<".">>, [global]) ++ [F | [text(K) || K <- maps:keys(Kw)]],
+    [identifier(N) orelse error({invalid_python_identifier, N}, [Module, Function, Args, Kwargs])
+     || N <- Names],
     [<<"call">>, [M, F, A, Kw]].
+
+identifier(Name) ->
+    re:run(Name, <<"^[\\p{L}\\p{Nl}_][\\p{L}\\p{Nl}\\p{Mn}\\p{Mc}\\p{Nd}\\p{Pc}]*$">>,
+           [unicode, ucp, {capture, none}]) =:= match.
 
 parallel_term({M, F, A}) when is_list(A) -> call_term(M, F, A, #{});
 parallel_term({M, F, A, Kw}) when is_list(A), is_map(Kw) -> call_term(M, F, A, Kw);

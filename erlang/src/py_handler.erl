@@ -121,7 +121,9 @@ builtin(stream_end, [Owner, Ref, Result]) when is_pid(Owner), is_reference(Ref) 
             Owner ! {py_stream, Ref, case Result of
                                          [] -> done;
                                          [Class, Message] ->
-                                             {error, {py_errors:class(Class), Message}}
+                                             %% As erlang_python: the text
+                                             %% Python prints last.
+                                             {error, <<Class/binary, ": ", Message/binary>>}
                                      end};
         quiet ->
             ok

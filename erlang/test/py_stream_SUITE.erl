@@ -61,7 +61,16 @@ async_generators_stream_too(_Config) ->
 
 a_generator_error_ends_the_stream(_Config) ->
     {ok, Ref} = py:stream_start(?FIX, fails_after, [3]),
-    {[0, 1, 2], {error, {'ValueError', <<"generator failed after 3">>}}} = collect_until_end(Ref, []).
+    {[0, 1, 2], {error, <<"ValueError: generator failed after 3">>}} = collect_until_end(Ref, []),
+    %% A source that cannot start ends the same way.
+    {ok, Ref2} = py:stream_start(builtins, no_such_function_here, []),
+    {[], {error, <<"AttributeError: ", _/binary>>}} = collect_until_end(Ref2, []),
+    %% Names that are no Python identifiers are refused, as in erlang_python.
+    {'EXIT', {{invalid_python_identifier, <<"os')">>}, _}} = (catch py:stream(<<"os')">>, walk, [])),
+    {'EXIT', {{invalid_python_identifier, <<"bad key">>}, _}} =
+        (catch py:stream(math, sqrt, [], #{<<"bad key">> => 1})),
+    {ok, [<<>>, <<"x">>]} = py:stream('os.path', split, [<<"x">>]), % dotted names are fine
+    ok.
 
 %% A million-item generator, window 4, a consumer that acks one item every
 %% 10 ms: at no point are more than 4 stream messages in its mailbox, and
