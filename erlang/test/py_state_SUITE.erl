@@ -26,15 +26,11 @@ all() ->
      max_state_entries_caps_new_keys_exactly].
 
 init_per_suite(Config) ->
-    PrivDir = ?config(priv_dir, Config),
-    ok = application:load(erlang_python),
-    ok = application:set_env(erlang_python, python_path, [PrivDir]),
-    {ok, _} = application:ensure_all_started(erlang_python),
+    ok = py_test_helper:start([?config(priv_dir, Config)]),
     Config.
 
 end_per_suite(_Config) ->
-    _ = application:stop(erlang_python),
-    ok.
+    py_test_helper:stop().
 
 init_per_testcase(_Case, Config) ->
     ok = py:state_clear(),

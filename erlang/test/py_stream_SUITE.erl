@@ -29,14 +29,11 @@ all() ->
      another_owner_gets_the_messages].
 
 init_per_suite(Config) ->
-    ok = application:load(erlang_python),
-    ok = application:set_env(erlang_python, python_path, [?config(data_dir, Config)]),
-    {ok, _} = application:ensure_all_started(erlang_python),
+    ok = py_test_helper:start([?config(data_dir, Config)]),
     Config.
 
 end_per_suite(_Config) ->
-    _ = application:stop(erlang_python),
-    ok.
+    py_test_helper:stop().
 
 stream_collects_a_generator(_Config) ->
     {ok, [0, 1, 2, 3, 4]} = py:stream(?FIX, numbers, [5]),
@@ -146,18 +143,11 @@ consume_slowly(Ref, N, Max) ->
     consume_slowly(Ref, N - 1, max(Max, Queued)).
 
 wait_closed() ->
-    wait_closed(erlang:monotonic_time(millisecond) + 10000).
-
-wait_closed(Deadline) ->
-    case py:call(?FIX, produced, []) of
-        {ok, {_, true}} ->
-            ok;
-        {ok, {N, false}} ->
-            case erlang:monotonic_time(millisecond) > Deadline of
-                true -> ct:fail({generator_not_closed, N});
-                false -> timer:sleep(20), wait_closed(Deadline)
-            end
-    end.
+    py_test_helper:wait_until(generator_closed,
+                              fun() ->
+                                      {ok, {N, Closed}} = py:call(?FIX, produced, []),
+                                      {Closed, N}
+                              end, 10000).
 
 flush_items(Ref) ->
     receive {py_stream, Ref, {data, _}} -> flush_items(Ref) after 0 -> ok end.
