@@ -35,6 +35,9 @@
          state_incr/1, state_incr/2, state_decr/1, state_decr/2,
          version/0, memory_stats/0, gc/0, gc/1, reload/1]).
 
+-export([stream/3, stream/4, stream_eval/1, stream_eval/2,
+         stream_start/3, stream_start/4, stream_ack/1, stream_ack/2, stream_cancel/1]).
+
 -export([cast/3, cast/4, cast/5,
          spawn_call/3, spawn_call/4, spawn_call/5, await/1, await/2, cancel/1,
          parallel/1]).
@@ -132,6 +135,67 @@ cancel(Handle) when is_reference(Handle) ->
           {ok, [term()]} | {error, error_reason()}.
 parallel(Calls) when is_list(Calls) ->
     py_async:parallel([parallel_term(C) || C <- Calls]).
+
+%% @doc The items of the generator (or any iterable, sync or async) that
+%% `Module.Function(*Args)' returns, as one list.
+-spec stream(name(), name(), list()) -> {ok, list()} | {error, error_reason()}.
+stream(Module, Function, Args) ->
+    stream(Module, Function, Args, #{}).
+
+%% @doc `stream/3' with keyword arguments.
+-spec stream(name(), name(), list(), map()) -> {ok, list()} | {error, error_reason()}.
+stream(Module, Function, Args, Kwargs) when is_list(Args), is_map(Kwargs) ->
+    call('erlang._stream', collect, stream_source(Module, Function, Args, Kwargs)).
+
+%% @doc The items of the iterable an expression evaluates to, as one list:
+%% `py:stream_eval(<<"(x * x for x in range(5))">>)'.
+-spec stream_eval(code()) -> {ok, list()} | {error, error_reason()}.
+stream_eval(Code) ->
+    stream_eval(Code, #{}).
+
+%% @doc `stream_eval/1' with local names.
+-spec stream_eval(code(), map()) -> {ok, list()} | {error, error_reason()}.
+stream_eval(Code, Locals) when is_map(Locals) ->
+    call('erlang._stream', collect, [<<"eval">>, [text(Code), Locals]]).
+
+%% @doc Starts streaming the items of `Module.Function(*Args)' to the
+%% calling process: `{py_stream, Ref, {data, Item}}' per item, then
+%% `{py_stream, Ref, done}' or `{py_stream, Ref, {error, Reason}}'.
+-spec stream_start(name(), name(), list()) -> {ok, reference()}.
+stream_start(Module, Function, Args) ->
+    stream_start(Module, Function, Args, #{}).
+
+%% @doc `stream_start/3' with options: `owner' (the process the messages go
+%% to, and whose death cancels the stream; default the caller), `window'
+%% (at most this many items unacknowledged with `stream_ack/1,2': the
+%% generator waits meanwhile; default no limit), `kwargs'.
+-spec stream_start(name(), name(), list(),
+                   #{owner => pid(), window => pos_integer(), kwargs => map()}) ->
+          {ok, reference()}.
+stream_start(Module, Function, Args, Opts) when is_list(Args), is_map(Opts) ->
+    Owner = maps:get(owner, Opts, self()),
+    Window = maps:get(window, Opts, infinity),
+    Kwargs = maps:get(kwargs, Opts, #{}),
+    true = is_pid(Owner) andalso (Window =:= infinity orelse (is_integer(Window) andalso Window > 0))
+        andalso is_map(Kwargs) orelse error(badarg, [Module, Function, Args, Opts]),
+    [Kind, Spec] = stream_source(Module, Function, Args, Kwargs),
+    py_stream:start({Kind, Spec}, Owner, Window).
+
+%% @doc Acknowledges one item of a windowed stream.
+-spec stream_ack(reference()) -> ok.
+stream_ack(Ref) ->
+    stream_ack(Ref, 1).
+
+%% @doc Acknowledges K items of a windowed stream.
+-spec stream_ack(reference(), pos_integer()) -> ok.
+stream_ack(Ref, K) when is_reference(Ref), is_integer(K), K > 0 ->
+    py_stream:ack(Ref, K).
+
+%% @doc Stops a stream: its generator is closed (its `finally' runs) and no
+%% more messages are sent.
+-spec stream_cancel(reference()) -> ok.
+stream_cancel(Ref) when is_reference(Ref) ->
+    py_stream:cancel(Ref).
 
 %% @doc Stores Value under Key in the shared state, which Python reads with
 %% `erlang.state_get(Key)'. It outlives port restarts.
@@ -293,6 +357,19 @@ call_term(Module, Function, Args, Kwargs) ->
     _ = length(Args), % an improper list is badarg here
     ok = check_keywords(Kwargs),
     {text(Module), text(Function), Args, Kwargs}.
+
+%% As erlang_python: a stream names a module (dotted), a function and
+%% keywords by Python identifiers, else {invalid_python_identifier, Name}.
+stream_source(Module, Function, Args, Kwargs) ->
+    {M, F, A, Kw} = call_term(Module, Function, Args, Kwargs),
+    Names = binary:split(M, <<".">>, [global]) ++ [F | [text(K) || K <- maps:keys(Kw)]],
+    [identifier(N) orelse error({invalid_python_identifier, N}, [Module, Function, Args, Kwargs])
+     || N <- Names],
+    [<<"call">>, [M, F, A, Kw]].
+
+identifier(Name) ->
+    re:run(Name, <<"^[\\p{L}\\p{Nl}_][\\p{L}\\p{Nl}\\p{Mn}\\p{Mc}\\p{Nd}\\p{Pc}]*$">>,
+           [unicode, ucp, {capture, none}]) =:= match.
 
 parallel_term({M, F, A}) when is_list(A) -> call_term(M, F, A, #{});
 parallel_term({M, F, A, Kw}) when is_list(A), is_map(Kw) -> call_term(M, F, A, Kw);

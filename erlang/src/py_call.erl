@@ -22,7 +22,8 @@
 
 -include("py_protocol.hrl").
 
--export([request/3, post/3, await/3, cancel/2, default_timeout/0, last_traceback/0]).
+-export([request/3, post/3, await/3, cancel/2, abandon/3, default_timeout/0,
+         last_traceback/0]).
 
 -define(TRACEBACK_KEY, '$py_last_traceback').
 
@@ -85,6 +86,23 @@ await(Ref, Pending, Timeout) ->
 cancel(Ref, Pending) ->
     _ = timed_out(Ref, Pending),
     ok.
+
+%% @doc From another process than the one waiting: interrupts a posted
+%% request and ends Waiter's wait with `{error, cancelled}' (its answer, if
+%% one comes, is dropped).
+-spec abandon(non_neg_integer(), ets:tid(), pid()) -> ok.
+abandon(Ref, Pending, Waiter) ->
+    try ets:update_element(Pending, Ref, {2, cancelled}) of
+        true ->
+            py_coordinator:cancel(Ref),
+            Waiter ! {py_down, Ref, cancelled},
+            ok;
+        false ->
+            ok % answered already: the waiter has it or is about to
+    catch
+        error:badarg ->
+            ok % the port died: the waiter was told
+    end.
 
 %% @doc The application's call_timeout.
 -spec default_timeout() -> timeout().

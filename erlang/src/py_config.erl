@@ -53,6 +53,7 @@ rules() ->
      {max_memory, limit(1 bsl 20), <<"infinity or an integer of at least 1048576 (bytes)">>},
      {max_cpu_seconds, limit(1), <<"infinity or a positive integer (seconds)">>},
      {max_new_atoms, int_in(0, infinity), <<"a non-negative integer">>},
+     {max_state_entries, limit(0), <<"infinity or a non-negative integer">>},
      {output, fun is_output/1, <<"logger, none or {device, IoDevice}">>},
      {none_atom, fun(V) -> lists:member(V, [none, nil, undefined]) end,
       <<"none, nil or undefined">>},

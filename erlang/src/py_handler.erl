@@ -107,6 +107,28 @@ builtin(new_atom, Name) when is_binary(Name) ->
 builtin(state, Args) when is_list(Args) ->
     %% erlang.state_get/set/delete/keys/clear/incr/decr (py_state).
     apply_entry(fun py_state:python/1, Args);
+builtin(stream_credit, Ref) when is_reference(Ref) ->
+    %% A stream's window is full: wait for acknowledgements (py_stream).
+    case py_stream:credit(Ref) of
+        {ok, N} -> {ok, N};
+        {error, cancelled} -> {error, {error, cancelled, <<"the stream was cancelled">>, <<>>}}
+    end;
+builtin(stream_end, [Owner, Ref, Result]) when is_pid(Owner), is_reference(Ref) ->
+    %% Sent from here, the process that forwarded the stream's items: the
+    %% end arrives after the last of them.
+    case py_stream:finish(Ref) of
+        notify ->
+            Owner ! {py_stream, Ref, case Result of
+                                         [] -> done;
+                                         [Class, Message] ->
+                                             %% As erlang_python: the text
+                                             %% Python prints last.
+                                             {error, <<Class/binary, ": ", Message/binary>>}
+                                     end};
+        quiet ->
+            ok
+    end,
+    {ok, none};
 builtin(whereis, Name) when is_binary(Name) ->
     %% erlang.whereis(Name): a name that is no atom names no process.
     try binary_to_existing_atom(Name, utf8) of

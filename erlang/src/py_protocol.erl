@@ -63,7 +63,8 @@ port_atoms() ->
      nan, infinity, neg_infinity,         % float('nan'), float('inf'), float('-inf')
      none, nil, undefined,                % None, by the none_atom setting
      stdout, stderr,                      % output frames
-     '$erlang_python', new_atom, state, whereis, % the built-in requests (py_handler)
+     '$erlang_python', new_atom, state, whereis, stream_credit, stream_end, % built-ins
+     py_stream, data, done,               % stream messages (erlang._stream)
      gc_stats, gc_count, gc_threshold, collections, collected, uncollectable,
      traced_memory_current, traced_memory_peak, % py:memory_stats/0 (erlang._node)
      exit, handler_died].

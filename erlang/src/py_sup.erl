@@ -19,6 +19,9 @@ init([]) ->
     StopGrace = application:get_env(erlang_python, stop_grace, 5000),
     Flags = #{strategy => rest_for_one, intensity => Intensity, period => Period},
     Children = [#{id => py_registry, start => {py_registry, start_link, []}},
+                %% Before the coordinator: a port restart does not restart it,
+                %% so it can tell stream owners that their port died.
+                #{id => py_stream, start => {py_stream, start_link, []}},
                 #{id => py_coordinator, start => {py_coordinator, start_link, []},
                   %% Room for in-flight calls to finish (stop_grace), then the port to exit.
                   shutdown => StopGrace + 2000}],

@@ -32,14 +32,11 @@ all() ->
      spawn_call_inside_a_callback_goes_to_the_waiting_thread].
 
 init_per_suite(Config) ->
-    ok = application:load(erlang_python),
-    ok = application:set_env(erlang_python, python_path, [?config(data_dir, Config)]),
-    {ok, _} = application:ensure_all_started(erlang_python),
+    ok = py_test_helper:start([?config(data_dir, Config)]),
     Config.
 
 end_per_suite(_Config) ->
-    _ = application:stop(erlang_python),
-    ok.
+    py_test_helper:stop().
 
 init_per_testcase(_Case, Config) ->
     {ok, _} = py:call(?FIX, clear, []),
@@ -153,16 +150,8 @@ log(#{level := Level, msg := Msg}, #{config := #{pid := Pid}}) ->
 %% Internal.
 
 wait_for_events(Expected) ->
-    wait_for_events(Expected, erlang:monotonic_time(millisecond) + 10000).
-
-wait_for_events(Expected, Deadline) ->
-    {ok, Events} = py:call(?FIX, events, []),
-    case lists:sort(Expected) -- lists:sort(Events) of
-        [] ->
-            ok;
-        Missing ->
-            case erlang:monotonic_time(millisecond) > Deadline of
-                true -> ct:fail({missing_events, Missing, Events});
-                false -> timer:sleep(20), wait_for_events(Expected, Deadline)
-            end
-    end.
+    py_test_helper:wait_until({events, Expected},
+                              fun() ->
+                                      {ok, Events} = py:call(?FIX, events, []),
+                                      {lists:sort(Expected) -- lists:sort(Events) =:= [], Events}
+                              end, 10000).

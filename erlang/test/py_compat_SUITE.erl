@@ -36,14 +36,11 @@ all() ->
      none_atom_setting_chooses_what_none_becomes].
 
 init_per_suite(Config) ->
-    ok = application:load(erlang_python),
-    ok = application:set_env(erlang_python, python_path, [?config(data_dir, Config)]),
-    {ok, _} = application:ensure_all_started(erlang_python),
+    ok = py_test_helper:start([?config(data_dir, Config)]),
     Config.
 
 end_per_suite(_Config) ->
-    _ = application:stop(erlang_python),
-    ok.
+    py_test_helper:stop().
 
 %% Python's compile() refuses source holding a NUL; so do eval and exec,
 %% instead of running the text up to the NUL.

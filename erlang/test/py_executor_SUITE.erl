@@ -13,14 +13,11 @@ all() ->
      max_executor_threads_bounds_the_growth].
 
 init_per_suite(Config) ->
-    ok = application:load(erlang_python),
-    ok = application:set_env(erlang_python, executor_idle_timeout, 500),
-    {ok, _} = application:ensure_all_started(erlang_python),
+    ok = py_test_helper:start([], [{executor_idle_timeout, 500}]),
     Config.
 
 end_per_suite(_Config) ->
-    _ = application:stop(erlang_python),
-    ok.
+    py_test_helper:stop().
 
 %% 200 callers of time.sleep(1) at once: with 8 executor threads that
 %% would take 25 waves; the pool starts a thread per blocked request.
@@ -35,10 +32,10 @@ two_hundred_sleepers_run_at_once_and_threads_shrink_back(_Config) ->
     true = Peak >= 200,
     %% Idle for executor_idle_timeout (500 ms here): back to the base
     %% (the configured threads and the reader).
-    Shrunk = wait_for(fun() ->
-                              #{port := #{threads_running := N}} = py:stats(),
-                              {N =< Base + 1, N}
-                      end, 20000),
+    Shrunk = py_test_helper:wait_until(shrink, fun() ->
+                                                       #{port := #{threads_running := N}} = py:stats(),
+                                                       {N =< Base + 1, N}
+                                               end, 20000),
     ct:pal("threads after idling: ~b", [Shrunk]),
     %% And they grow again.
     [{ok, none}] = lists:usort(parallel(50, fun() -> py:call(time, sleep, [0.2]) end)).
@@ -66,18 +63,3 @@ parallel(N, F) ->
     Self = self(),
     Pids = [spawn_link(fun() -> Self ! {self(), F()} end) || _ <- lists:seq(1, N)],
     [receive {P, R} -> R after 30000 -> ct:fail(no_answer) end || P <- Pids].
-
-wait_for(F, Timeout) ->
-    Deadline = erlang:monotonic_time(millisecond) + Timeout,
-    wait_until(F, Deadline).
-
-wait_until(F, Deadline) ->
-    case F() of
-        {true, V} ->
-            V;
-        {false, V} ->
-            case erlang:monotonic_time(millisecond) > Deadline of
-                true -> ct:fail({still, V});
-                false -> timer:sleep(50), wait_until(F, Deadline)
-            end
-    end.

@@ -12,7 +12,8 @@
          state_outlives_a_port_restart/1,
          whereis_finds_registered_processes/1,
          version_memory_stats_and_gc/1,
-         reload_picks_up_a_changed_module/1]).
+         reload_picks_up_a_changed_module/1,
+         max_state_entries_caps_new_keys_exactly/1]).
 
 all() ->
     [erlang_stores_and_python_reads,
@@ -21,18 +22,15 @@ all() ->
      state_outlives_a_port_restart,
      whereis_finds_registered_processes,
      version_memory_stats_and_gc,
-     reload_picks_up_a_changed_module].
+     reload_picks_up_a_changed_module,
+     max_state_entries_caps_new_keys_exactly].
 
 init_per_suite(Config) ->
-    PrivDir = ?config(priv_dir, Config),
-    ok = application:load(erlang_python),
-    ok = application:set_env(erlang_python, python_path, [PrivDir]),
-    {ok, _} = application:ensure_all_started(erlang_python),
+    ok = py_test_helper:start([?config(priv_dir, Config)]),
     Config.
 
 end_per_suite(_Config) ->
-    _ = application:stop(erlang_python),
-    ok.
+    py_test_helper:stop().
 
 init_per_testcase(_Case, Config) ->
     ok = py:state_clear(),
@@ -122,3 +120,27 @@ reload_picks_up_a_changed_module(Config) ->
     ok = py:reload(<<"reload_me">>),
     {ok, 2} = py:eval(<<"__import__('reload_me').VALUE">>),
     {error, {'ModuleNotFoundError', _}} = py:reload(no_such_module_here).
+
+%% 50 processes race to add 10 keys each under a cap of 100: exactly 100
+%% fit; replacing a value or removing a key keeps the count right.
+max_state_entries_caps_new_keys_exactly(_Config) ->
+    ok = application:set_env(erlang_python, max_state_entries, 100),
+    try
+        Self = self(),
+        [spawn_link(fun() -> Self ! {done, [py:state_store({P, I}, I) || I <- lists:seq(1, 10)]} end)
+         || P <- lists:seq(1, 50)],
+        Results = lists:append([receive {done, R} -> R end || _ <- lists:seq(1, 50)]),
+        100 = length([ok || ok <- Results]),
+        400 = length([full || {error, full} <- Results]),
+        100 = length(py:state_keys()),
+        [K | _] = py:state_keys(),
+        ok = py:state_store(K, replaced),
+        {error, full} = py:state_store(one_more, 1),
+        {error, {<<"ErlangError">>, Why}} = py:exec(<<"erlang.state_set('from_python', 1)">>),
+        {match, _} = re:run(Why, "state_full"),
+        ok = py:state_remove(K),
+        ok = py:state_store(one_more, 1),
+        {error, reserved_key} = py:state_store('$py_state_size$', 0)
+    after
+        ok = application:unset_env(erlang_python, max_state_entries)
+    end.

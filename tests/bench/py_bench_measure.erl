@@ -19,7 +19,8 @@
 -define(FANOUT_THREADS, 8).
 -define(CALLERS, [1, 8, 64]).
 -define(LONG, 120000).
--define(IO_CALLERS, 200).       % io_concurrency: callers of time.sleep(1) at once
+-define(IO_CALLERS, 200).
+-define(STREAM_ITEMS, 100000).  % stream_rate: items of range(N), window 64       % io_concurrency: callers of time.sleep(1) at once
 -define(SPEED_CHUNKS, 4).     % python_speed: the port and python3 alternate in this many chunks
 -define(SPEED_RUNS, 3).       % runs of bench_speed:work() per chunk
 -define(PYTHON3, "/usr/bin/python3").
@@ -37,7 +38,8 @@ run_round(Ctx = #{echo := Echo, payload := Payload}) ->
     try
         ok = py_bench_app:start(project, Ctx),
         Parts = [python_speed(Ctx), small_calls(Port), reverse_calls(Port),
-                 payloads(Port, Payload), fanout(), io_concurrency(), throughput(Ctx),
+                 payloads(Port, Payload), fanout(), io_concurrency(), stream_rate(),
+                 throughput(Ctx),
                  path_floor()],
         lists:foldl(fun maps:merge/2, #{}, Parts)
     after
@@ -150,6 +152,32 @@ io_concurrency() ->
             || _ <- lists:seq(1, ?IO_CALLERS)],
     [{ok, none} = receive {P, R} -> R end || P <- Pids],
     #{{io_concurrency, ms} => (erlang:monotonic_time(microsecond) - Start) / 1000}.
+
+%% (9) A stream of small ints (range) with window 64, acknowledged in
+%% batches of 32: items per second the owner receives.
+stream_rate() ->
+    log("stream: project"),
+    N = n(?STREAM_ITEMS),
+    Start = erlang:monotonic_time(microsecond),
+    {ok, Ref} = py:stream_start(builtins, range, [N], #{window => 64}),
+    N = stream_consume(Ref, 0, 0),
+    Us = erlang:monotonic_time(microsecond) - Start,
+    #{{stream, items_per_s} => N * 1000000 / Us}.
+
+stream_consume(Ref, Got, Unacked) ->
+    receive
+        {py_stream, Ref, {data, _}} when Unacked + 1 >= 32 ->
+            ok = py:stream_ack(Ref, Unacked + 1),
+            stream_consume(Ref, Got + 1, 0);
+        {py_stream, Ref, {data, _}} ->
+            stream_consume(Ref, Got + 1, Unacked + 1);
+        {py_stream, Ref, done} ->
+            Got;
+        {py_stream, Ref, {error, E}} ->
+            error({stream_failed, E})
+    after ?LONG ->
+        error(stream_stalled)
+    end.
 
 %% (6) 8 Python threads x 10,000 erlang.calls.
 fanout() ->

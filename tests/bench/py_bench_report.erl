@@ -18,7 +18,8 @@
                 {payload_100mb_oneway, ?TIME}, {payload_10mb_roundtrip, ?TIME},
                 {startup, ?TIME},
                 {rss, [kb, floor_kb, {ratio, kb, floor_kb}, {over_floor_kb, kb, floor_kb}]},
-                {fanout, [calls_per_s]}, {python_speed, ?TIME}, {io_concurrency, [ms]}]).
+                {fanout, [calls_per_s]}, {python_speed, ?TIME}, {io_concurrency, [ms]},
+                {stream, [items_per_s]}]).
 
 -define(PAYLOAD_MB, [{payload_1mb_oneway, 1}, {payload_10mb_oneway, 10},
                      {payload_100mb_oneway, 100}, {payload_10mb_roundtrip, 10}]).
@@ -168,6 +169,7 @@ rows() ->
          {python_speed, ratio}},
         {"200 x time.sleep(1) at once (8)", "ms", {io_concurrency, ms}, none,
          {io_concurrency, ms}},
+        {"stream of ints, window 64 (9)", "items/s", {stream, items_per_s}, none, none},
         {"-- details.json --", "", none, none, none}],
        Via("small call, floor via py path", small_call, small_call_path_floor),
        Via("reverse, floor with hand-off", reverse_call, reverse_call_handoff_floor),
