@@ -3,20 +3,34 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 ERL_PATH = $(BUILD)/lib/erlang_python/ebin
 
-.PHONY: all deps build test demo shell bench fuzz clean
+.PHONY: all deps build build-tests test docs demo shell bench fuzz clean
 
 all: build
 
 deps:
-	@./tools/install-deps.sh
+	@./tools/install-deps.sh lib
 
+# The library alone (port program, Python package, OTP application): needs only
+# g++, cmake, python3-dev, pybind11-dev, libboost-dev and erlang-dev. A build folder
+# configured by `make test` keeps its tests.
 build: deps
 	cmake -S . -B $(BUILD)
 	cmake --build $(BUILD) -j$(JOBS)
 
-# Builds everything and runs every suite (Catch2, pytest, Common Test).
-test: build
+# The library, the test suites and the benchmarks, with every tool they need.
+build-tests:
+	@./tools/install-deps.sh test
+	cmake -S . -B $(BUILD) -DERLANG_PYTHON_TESTS=ON
+	cmake --build $(BUILD) -j$(JOBS)
+
+# Builds everything and runs every suite (Catch2, pytest, Common Test, packaging).
+test: build-tests
 	cd $(BUILD) && ctest --output-on-failure
+
+# The edoc pages of the OTP application into $(BUILD)/doc; fails on an edoc error.
+docs:
+	@./tools/install-deps.sh docs
+	escript tools/docs.escript $(CURDIR) $(BUILD)/doc
 
 # Starts the application and runs the threading scenarios of the spec.
 demo: build
@@ -28,7 +42,7 @@ shell: build
 
 # Builds, then measures against an echo-port floor, pinned then unpinned (under 5 minutes):
 # bench/results.json, bench/details.json, bench/latency.png and a table on stdout.
-bench: build
+bench: build-tests
 	@./tools/install-deps.sh bench
 	timeout 300 erl -noshell -pa $(BUILD)/bench/ebin -pa $(ERL_PATH) \
 		-run py_bench main $(abspath $(BUILD)) $(CURDIR)
@@ -37,9 +51,10 @@ bench: build
 # fuzzes for FUZZ_TIME seconds; new inputs go to $(FUZZ_BUILD)/corpus, crashes to $(FUZZ_BUILD)/.
 FUZZ_BUILD ?= build-fuzz
 FUZZ_TIME ?= 600
-fuzz: deps
+fuzz:
+	@./tools/install-deps.sh test
 	@./tools/install-deps.sh fuzz
-	CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -DERLANG_PYTHON_FUZZ=ON
+	CXX=clang++ cmake -S . -B $(FUZZ_BUILD) -DERLANG_PYTHON_TESTS=ON -DERLANG_PYTHON_FUZZ=ON
 	cmake --build $(FUZZ_BUILD) --target fuzz_codec -j$(JOBS)
 	cd $(FUZZ_BUILD) && ctest -R fuzz_smoke --output-on-failure
 	mkdir -p $(FUZZ_BUILD)/corpus

@@ -1,19 +1,35 @@
 #!/bin/sh
-# Installs the Debian packages the build and the tests need, when they are missing.
-# As root it runs apt-get; otherwise it prints the exact command to run.
-# `install-deps.sh bench` checks only what `make bench` adds (gnuplot-nox, for the plot).
+# Installs the Debian packages a build needs, when they are missing.
+# usage: install-deps.sh [lib|test|docs|bench|fuzz] [--check]
+#   lib (default)  what the library needs: the port program, the Python package, the OTP app
+#   test           lib plus every tool `make test` runs (Catch2, pytest, Hypothesis, PropEr,
+#                  numpy, Common Test, and rebar3, elixir and git for the packaging tests)
+#   docs           what `make docs` needs (edoc)
+#   bench, fuzz    what `make bench` (the plot) and `make fuzz` (clang) add
+# As root it runs apt-get; otherwise, or with --check, it prints the exact command to
+# run and fails.
 set -eu
-packages="g++ make cmake python3-dev pybind11-dev libboost-dev catch2 erlang-dev
-erlang-common-test python3-pytest erlang-proper erlang-proper-dev python3-hypothesis
-python3-numpy python3-venv"
+lib_packages="g++ make cmake python3-dev pybind11-dev libboost-dev erlang-dev"
+docs_packages="erlang-edoc"
+test_packages="$lib_packages $docs_packages catch2 erlang-common-test python3-pytest
+erlang-proper erlang-proper-dev python3-hypothesis python3-numpy python3-venv rebar3 elixir git"
 bench_packages="gnuplot-nox"
-# `install-deps.sh fuzz`: what `make fuzz` adds (clang and its libFuzzer/sanitizer runtimes).
 fuzz_packages="clang libclang-rt-14-dev"
-if [ "${1:-}" = bench ]; then
-    packages="$bench_packages"
-fi
-if [ "${1:-}" = fuzz ]; then
-    packages="$fuzz_packages"
+
+set_name=lib
+check_only=no
+for arg in "$@"; do
+    case "$arg" in
+        lib|test|docs|bench|fuzz) set_name=$arg ;;
+        --check) check_only=yes ;;
+        *) echo "usage: $0 [lib|test|docs|bench|fuzz] [--check]" >&2; exit 2 ;;
+    esac
+done
+eval "packages=\$${set_name}_packages"
+
+if ! command -v dpkg-query >/dev/null 2>&1; then
+    # Not Debian: nothing to ask; CMake names what it cannot find.
+    exit 0
 fi
 missing=""
 for p in $packages; do
@@ -22,9 +38,11 @@ for p in $packages; do
     fi
 done
 [ -z "$missing" ] && exit 0
-if [ "$(id -u)" -ne 0 ]; then
-    echo "Missing Debian packages:$missing" >&2
-    echo "Install them with:  sudo apt-get update && sudo apt-get install -y --no-install-recommends$missing" >&2
+if [ "$check_only" = yes ] || [ "$(id -u)" -ne 0 ]; then
+    sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo "
+    echo "erlang_python: missing Debian packages:$missing" >&2
+    echo "Install them with:  ${sudo}apt-get update && ${sudo}apt-get install -y --no-install-recommends$missing" >&2
     exit 1
 fi
 echo "Installing missing Debian packages:$missing"

@@ -58,7 +58,7 @@
 %% API.
 
 %% @doc Calls `Module.Function(*Args)' with the default timeout.
-%% Module may be dotted: `py:call('os.path', join, [<<"a">>, <<"b">>])'.
+%% Module may be dotted: ``py:call('os.path', join, [<<"a">>, <<"b">>])''.
 -spec call(name(), name(), list()) -> {ok, term()} | {error, error_reason()}.
 call(Module, Function, Args) ->
     call(Module, Function, Args, #{}).
@@ -283,7 +283,7 @@ reload(Module) ->
 eval(Code) ->
     eval(Code, #{}).
 
-%% @doc Evaluates an expression with extra local names: `py:eval(<<"x * 2">>, #{x => 21})'.
+%% @doc Evaluates an expression with extra local names: ``py:eval(<<"x * 2">>, #{x => 21})''.
 -spec eval(code(), map()) -> {ok, term()} | {error, error_reason()}.
 eval(Code, Locals) ->
     eval_request(Code, Locals, default).
