@@ -347,6 +347,14 @@ PYBIND11_EMBEDDED_MODULE(_erlang, m) {
           pybind11::arg("arg"),
           "builtin(request, arg): a built-in request of the erlang package to the node "
           "(new_atom, state, whereis); use the erlang package's functions.");
+    m.def("_reply",
+          &erlang_python::send_late_reply,
+          pybind11::arg("channel"),
+          pybind11::arg("ref"),
+          pybind11::arg("value"),
+          pybind11::arg("error"),
+          "_reply(channel, ref, value, error): the reply to a request whose coroutine "
+          "finished on the event loop (erlang._asyncio).");
     m.def("sleep",
           &erlang_python::sleep,
           pybind11::arg("seconds"),

@@ -591,6 +591,9 @@ void executor_pool::route(frame &&f) {
             }
         }
         if (was_queued || !cancel_request(f.header.ref)) {
+            if (!was_queued) {
+                cancel_deferred(f.header.ref); // a coroutine on the event loop, perhaps
+            }
             try {
                 reply_cancelled(queued, writer_);
             } catch (const std::exception &e) {

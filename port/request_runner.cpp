@@ -11,8 +11,10 @@
 #include "term_codec.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 #include <memory>
+#include <thread>
 #include <string>
 
 namespace erlang_python {
@@ -241,6 +243,21 @@ py::object execute(const frame &request) {
     }
 }
 
+// Requires the GIL. A coroutine (what calling an `async def` function
+// returns) goes to the port's event loop (erlang._asyncio), whose task
+// sends the reply when it finishes: thousands of such calls share one
+// thread instead of holding an executor each.
+std::atomic<bool> event_loop_used{false};
+
+bool deferred_to_event_loop(const py::object &result, const frame_header &request) {
+    if (!PyCoro_CheckExact(result.ptr())) {
+        return false;
+    }
+    event_loop_used = true;
+    py::module_::import("erlang._asyncio").attr("submit")(result, request.channel, request.ref);
+    return true;
+}
+
 } // namespace
 
 void encode_python_error(term_buffer &buf, py::error_already_set &e) {
@@ -280,6 +297,9 @@ void run_request(const frame &request, frame_writer &out) {
                 throw py::error_already_set();
             }
             py::object result = execute(request);
+            if (deferred_to_event_loop(result, request.header)) {
+                return;
+            }
             encode_ok_header(reply.get());
             encode_term(reply.get(), result, runtime().config.max_depth);
         } catch (py::error_already_set &e) {
@@ -305,6 +325,46 @@ void run_request(const frame &request, frame_writer &out) {
         }
     }
     out.send(reply);
+}
+
+void cancel_deferred(ref_id ref) {
+    if (!event_loop_used) {
+        return;
+    }
+    // Taking the GIL may wait for a busy thread: not on the reader's time.
+    std::thread([ref] {
+        PyGILState_STATE gil = PyGILState_Ensure();
+        try {
+            py::module_::import("erlang._asyncio").attr("cancel")(ref);
+        } catch (py::error_already_set &e) {
+            e.discard_as_unraisable("cancelling a coroutine of a timed-out request");
+        }
+        PyGILState_Release(gil);
+    }).detach();
+}
+
+void send_late_reply(channel_id channel, ref_id ref, py::handle value, py::handle error) {
+    reply_buffer buffer({frame_kind::reply, channel, ref});
+    term_buffer &reply = *buffer;
+    try {
+        if (error.is_none()) {
+            encode_ok_header(reply.get());
+            encode_term(reply.get(), value, runtime().config.max_depth);
+        } else {
+            PyObject *tb = PyException_GetTraceback(error.ptr()); // new reference or null
+            PyErr_Restore(py::type::handle_of(error).inc_ref().ptr(), error.inc_ref().ptr(), tb);
+            py::error_already_set e;
+            encode_python_error(reply, e);
+        }
+    } catch (py::error_already_set &e) {
+        encode_python_error(reply, e);
+    }
+    if (reply.size() > runtime().config.max_frame) {
+        reply.reset_term();
+        encode_error_triple(reply.get(), "OverflowError", "reply over the maximum frame size", "");
+    }
+    py::gil_scoped_release release;
+    runtime().writer->send(reply);
 }
 
 } // namespace erlang_python

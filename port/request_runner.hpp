@@ -18,6 +18,16 @@ void run_request(const frame &request, frame_writer &out);
 // Without the GIL. Answers a request that was cancelled before it ran.
 void reply_cancelled(const frame_header &request, frame_writer &out);
 
+// Requires the GIL; releases it to write. The reply to request {channel,
+// ref} that finished after run_request returned (a coroutine, run on the
+// port's event loop by erlang._asyncio): {ok, Value}, or the error of the
+// exception `error` when it is not None.
+void send_late_reply(channel_id channel, ref_id ref, py::handle value, py::handle error);
+
+// Without the GIL. A cancel for a ref no executor runs: if it is a coroutine
+// on the event loop, its task is cancelled (CancelledError inside).
+void cancel_deferred(ref_id ref);
+
 // Requires the GIL (and a pending Python exception in e). Encodes
 // {error, {ClassName, Message, Traceback}} into buf after its version byte.
 void encode_python_error(term_buffer &buf, py::error_already_set &e);

@@ -40,7 +40,9 @@
 
 -export([cast/3, cast/4, cast/5,
          spawn_call/3, spawn_call/4, spawn_call/5, await/1, await/2, cancel/1,
-         parallel/1]).
+         parallel/1,
+         async_call/3, async_call/4, async_await/1, async_await/2,
+         async_gather/1, async_gather/2]).
 
 -export_type([name/0, code/0, error_reason/0]).
 
@@ -277,6 +279,43 @@ reload(Module) ->
         {ok, _} -> ok;
         Error -> Error
     end.
+
+%% @doc Starts a call of a coroutine function (`async def'), or of any
+%% function, and returns a handle at once. A coroutine that a call returns
+%% runs as a task on the port's event loop (one thread for every such
+%% call), which answers when it finishes; `async_await/1,2' gets it.
+-spec async_call(name(), name(), list()) -> reference().
+async_call(Module, Function, Args) ->
+    spawn_call(Module, Function, Args).
+
+%% @doc `async_call/3' with keyword arguments.
+-spec async_call(name(), name(), list(), map()) -> reference().
+async_call(Module, Function, Args, Kwargs) ->
+    spawn_call(Module, Function, Args, Kwargs).
+
+%% @doc The result of an `async_call', as `await/1'.
+-spec async_await(reference()) -> {ok, term()} | {error, error_reason()}.
+async_await(Handle) ->
+    await(Handle).
+
+%% @doc The result of an `async_call', as `await/2'; a task left running by
+%% a timeout is cancelled with `cancel/1' (CancelledError inside it).
+-spec async_await(reference(), timeout()) -> {ok, term()} | {error, error_reason()}.
+async_await(Handle, Timeout) ->
+    await(Handle, Timeout).
+
+%% @doc Runs the calls at once (coroutines on the event loop, as
+%% `asyncio.gather' would); `{ok, Values}' in order, or the first error.
+-spec async_gather([{name(), name(), list()} | {name(), name(), list(), map()}]) ->
+          {ok, [term()]} | {error, error_reason()}.
+async_gather(Calls) ->
+    parallel(Calls).
+
+%% @doc `async_gather/1' with one timeout, in milliseconds, for the whole gather.
+-spec async_gather([{name(), name(), list()} | {name(), name(), list(), map()}], timeout()) ->
+          {ok, [term()]} | {error, error_reason()}.
+async_gather(Calls, Timeout) when is_list(Calls), ?is_timeout(Timeout) ->
+    py_async:parallel([parallel_term(C) || C <- Calls], Timeout).
 
 %% @doc Evaluates one Python expression in the `__main__' namespace.
 -spec eval(code()) -> {ok, term()} | {error, error_reason()}.

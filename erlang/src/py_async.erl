@@ -12,7 +12,7 @@
 
 -include("py_protocol.hrl").
 
--export([cast/2, spawn_call/2, await/2, cancel/1, parallel/1]).
+-export([cast/2, spawn_call/2, await/2, cancel/1, parallel/1, parallel/2]).
 
 -define(HANDLE_KEY(Handle), {'$py_spawned', Handle}).
 
@@ -84,8 +84,16 @@ cancel(Handle) ->
 %% the first error. Each call has the default timeout.
 -spec parallel([term()]) -> {ok, [term()]} | {error, py:error_reason()}.
 parallel(Terms) ->
+    parallel(Terms, default).
+
+%% @doc parallel/1 with one timeout for the whole set; calls still running
+%% then are cancelled.
+-spec parallel([term()], timeout() | default) -> {ok, [term()]} | {error, py:error_reason()}.
+parallel(Terms, Timeout) ->
+    T = case Timeout of default -> py_call:default_timeout(); _ -> Timeout end,
+    Deadline = case T of infinity -> infinity; _ -> erlang:monotonic_time(millisecond) + T end,
     Handles = [spawn_call(Term, default) || Term <- Terms],
-    Results = [finish(H) || H <- Handles],
+    Results = [finish(H, Deadline) || H <- Handles],
     case [E || {error, _} = E <- Results] of
         [] -> {ok, [V || {ok, V} <- Results]};
         [First | _] -> First
@@ -93,8 +101,12 @@ parallel(Terms) ->
 
 %% Internal.
 
-finish(Handle) ->
-    case await(Handle, default) of
+finish(Handle, Deadline) ->
+    Left = case Deadline of
+               infinity -> infinity;
+               _ -> max(0, Deadline - erlang:monotonic_time(millisecond))
+           end,
+    case await(Handle, Left) of
         {error, timeout} = Timeout ->
             cancel(Handle),
             Timeout;

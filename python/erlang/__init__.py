@@ -118,6 +118,30 @@ def whereis(name):
     return _builtin("whereis", str(name))
 
 
+def async_call(name, *args):
+    """``await erlang.async_call(name, *args)``: erlang.call from asyncio code
+    without blocking the event loop (see erlang._asyncio)."""
+    from ._asyncio import async_call as _async_call
+
+    return _async_call(name, *args)
+
+
+def async_send(pid, term):
+    """``await erlang.async_send(pid, term)``: the awaitable form of erlang.send."""
+    from ._asyncio import async_send as _async_send
+
+    return _async_send(pid, term)
+
+
+def run(coro):
+    """Runs a coroutine to completion on a new event loop in this thread and
+    returns its result (``asyncio.run``). A coroutine *returned* to Erlang by
+    ``py:call`` needs no such call: it runs on the port's own loop."""
+    import asyncio
+
+    return asyncio.run(coro)
+
+
 # Everything _types exports, plus the calls into Erlang.
 __all__ = [
     "call",
@@ -131,6 +155,9 @@ __all__ = [
     "state_incr",
     "state_decr",
     "whereis",
+    "async_call",
+    "async_send",
+    "run",
 ] + _types.__all__
 
 
