@@ -20,7 +20,8 @@
 -define(CALLERS, [1, 8, 64]).
 -define(LONG, 120000).
 -define(IO_CALLERS, 200).
--define(STREAM_ITEMS, 100000).  % stream_rate: items of range(N), window 64       % io_concurrency: callers of time.sleep(1) at once
+-define(STREAM_ITEMS, 100000).
+-define(ASYNC_CALLS, 10000).    % async_concurrency: coroutines awaiting asyncio.sleep(1)  % stream_rate: items of range(N), window 64       % io_concurrency: callers of time.sleep(1) at once
 -define(SPEED_CHUNKS, 4).     % python_speed: the port and python3 alternate in this many chunks
 -define(SPEED_RUNS, 3).       % runs of bench_speed:work() per chunk
 -define(PYTHON3, "/usr/bin/python3").
@@ -38,7 +39,8 @@ run_round(Ctx = #{echo := Echo, payload := Payload}) ->
     try
         ok = py_bench_app:start(project, Ctx),
         Parts = [python_speed(Ctx), small_calls(Port), reverse_calls(Port),
-                 payloads(Port, Payload), fanout(), io_concurrency(), stream_rate(),
+                 payloads(Port, Payload), fanout(), io_concurrency(), async_concurrency(),
+                 stream_rate(),
                  throughput(Ctx),
                  path_floor()],
         lists:foldl(fun maps:merge/2, #{}, Parts)
@@ -152,6 +154,16 @@ io_concurrency() ->
             || _ <- lists:seq(1, ?IO_CALLERS)],
     [{ok, none} = receive {P, R} -> R end || P <- Pids],
     #{{io_concurrency, ms} => (erlang:monotonic_time(microsecond) - Start) / 1000}.
+
+%% (10) 10,000 coroutines awaiting asyncio.sleep(1) at once, from one
+%% Erlang process: they share the port's event loop thread.
+async_concurrency() ->
+    log("async concurrency: project"),
+    N = n(?ASYNC_CALLS),
+    Start = erlang:monotonic_time(microsecond),
+    Handles = [py:async_call(bench_calls, sleeper, [1]) || _ <- lists:seq(1, N)],
+    [{ok, none} = py:async_await(H, ?LONG) || H <- Handles],
+    #{{async_concurrency, ms} => (erlang:monotonic_time(microsecond) - Start) / 1000}.
 
 %% (9) A stream of small ints (range) with window 64, acknowledged in
 %% batches of 32: items per second the owner receives.

@@ -43,3 +43,10 @@ def reverse(count):
 def fanout(threads, count):
     """`threads` Python threads x `count` erlang.calls: (elapsed ns, [ns])."""
     return _in_threads(threads, count, 10)
+
+
+async def sleeper(seconds):
+    """async_concurrency: a coroutine that awaits a timer."""
+    import asyncio
+
+    await asyncio.sleep(seconds)
