@@ -23,6 +23,7 @@
          busy_loop_is_interrupted_by_timeout/1,
          sleep_is_interrupted_by_timeout/1,
          call_blocked_in_c_is_killed_after_grace/1,
+         busy_port_does_not_stall_the_coordinator/1,
          dead_callers_leave_no_pending_entries/1,
          print_flood_keeps_protocol_and_reaches_logger/1,
          killed_beam_takes_its_port_along/1,
@@ -57,6 +58,7 @@ all() ->
      busy_loop_is_interrupted_by_timeout,
      sleep_is_interrupted_by_timeout,
      call_blocked_in_c_is_killed_after_grace,
+     busy_port_does_not_stall_the_coordinator,
      dead_callers_leave_no_pending_entries,
      print_flood_keeps_protocol_and_reaches_logger,
      killed_beam_takes_its_port_along,
@@ -120,6 +122,7 @@ end_per_testcase(_Case, Config) ->
 
 %% Application settings per case; everything else keeps the .app default.
 settings(call_blocked_in_c_is_killed_after_grace) -> [{cancel_grace, 500}];
+settings(busy_port_does_not_stall_the_coordinator) -> [{cancel_grace, 500}];
 settings(overload_beyond_max_pending_is_refused) -> [{max_pending, 50}];
 settings(memory_limit_gives_memory_error) -> [{max_memory, 1024 * ?MiB}];
 settings(cpu_limit_kills_and_restarts_port) -> [{max_cpu_seconds, 1}];
@@ -344,6 +347,57 @@ call_blocked_in_c_is_killed_after_grace(_Config) ->
     gone = wait_for({old_port_process_gone, P0},
                     fun() -> case proc_state(P0) of gone -> {true, gone}; S -> {false, S} end end,
                     2000).
+
+%% Found by the chaos soak (tests/soak): a cancel written to a busy port
+%% (its input queue full) suspended the coordinator in port_command, and
+%% while it was suspended no reply reached any caller (~5 s stalls). Here
+%% the port is stopped (SIGSTOP) so it reads nothing, one 4 MiB request
+%% fills the pipe and makes the port busy, and a request sent before then
+%% times out: the coordinator must keep answering while its cancel waits,
+%% and kill the port after cancel_grace as for any request that does not stop.
+busy_port_does_not_stall_the_coordinator(_Config) ->
+    Grace = 500,
+    P0 = os_pid(),
+    #py_port{port = Port} = persistent_term:get(?PY_PORT_KEY),
+    Mon = monitor(process, whereis(py_coordinator)),
+    Test = self(),
+    spawn_link(fun() -> Test ! {timed_out, py:call(?FIX, slow, [30000, 0], #{}, 1000)} end),
+    wait_for(request_pending,
+             fun() -> case coordinator_stats() of
+                          #{pending_calls := 1} = S -> {true, S};
+                          S -> {false, S}
+                      end
+             end, 5000),
+    "" = os:cmd("kill -STOP " ++ integer_to_list(P0)),
+    Big = binary:copy(<<"x">>, 4 * ?MiB),
+    spawn(fun() -> py:call(?FIX, identity, [Big], #{}, 60000) end),
+    Queued = wait_for(port_busy,
+             fun() -> case erlang:port_info(Port, queue_size) of
+                          {queue_size, Q} when Q > 8192 -> {true, Q};
+                          Other -> {false, Other}
+                      end
+             end, 5000),
+    {error, timeout} = receive {timed_out, R} -> R after 5000 -> ct:fail(no_timeout) end,
+    Cancelled = now_us(),
+    %% The coordinator has the cancel to send now; it must still answer.
+    Stats = try gen_server:call(py_coordinator, stats, 1000)
+            catch exit:{timeout, _} -> ct:fail(coordinator_suspended_on_busy_port)
+            end,
+    Answered = now_us(),
+    Reason = receive {'DOWN', Mon, process, _, Why} -> Why
+             after Grace + 5000 -> ct:fail(stopped_port_not_killed)
+             end,
+    Killed = now_us(),
+    ct:pal("port stopped and busy (queue ~p bytes): the coordinator answered ~.1f ms after "
+           "the cancel (cancelling ~p); port killed ~.1f ms after it: ~p",
+           [Queued, ms(Answered - Cancelled),
+            maps:get(cancelling, Stats), ms(Killed - Cancelled), Reason]),
+    %% epipe: the queued request's write hits the killed process first
+    %% (documented in the README; the signal is then lost).
+    true = lists:member(Reason, [{port_exit, {signal, 9}}, {port_exit, epipe}]),
+    true = ms(Killed - Cancelled) >= Grace,
+    {ok, P1} = py:call(?FIX, os_pid, []),
+    true = P1 =/= P0.
 
 %% Caller death.
 
