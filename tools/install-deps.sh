@@ -9,6 +9,16 @@ python3-numpy"
 bench_packages="gnuplot-nox"
 # `install-deps.sh fuzz`: what `make fuzz` adds (clang and its libFuzzer/sanitizer runtimes).
 fuzz_packages="clang libclang-rt-14-dev"
+# `install-deps.sh sanitize`: the GCC sanitizer runtimes `make sanitize`/`make tsan` link
+# (g++ normally brings them); `install-deps.sh stress`: stress-ng, the CPU load of the hang hunt.
+sanitize_packages="libasan8 libubsan1 libtsan2"
+stress_packages="stress-ng"
+if [ "${1:-}" = sanitize ]; then
+    packages="$sanitize_packages"
+fi
+if [ "${1:-}" = stress ]; then
+    packages="$stress_packages"
+fi
 if [ "${1:-}" = bench ]; then
     packages="$bench_packages"
 fi

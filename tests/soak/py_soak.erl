@@ -28,7 +28,7 @@
 -export([soak_add/1, soak_nest/1]).
 
 -define(FIX, soak_fixture).
--define(CANCEL_GRACE, 1000).
+-define(CANCEL_GRACE, 2000).          % the application's default
 -define(LATE_MS, 1000).               % a caller may wait its timeout plus this
 -define(RECOVERY_LIMIT_MS, 15000).
 -define(CHANNEL_BOUND, 64).           % 16 reverse threads + executors + nested, with room
@@ -47,6 +47,18 @@
 %% `timeout' ms; `run' makes one call and says whether the answer was right.
 -spec workloads() -> [workload()].
 workloads() ->
+    only("SOAK_WORKLOADS", all_workloads()).
+
+%% SOAK_WORKLOADS / SOAK_FAULTS (comma-separated names) narrow the mix,
+%% e.g. to chase one violation.
+only(Var, Entries) ->
+    case os:getenv(Var) of
+        false -> Entries;
+        Names -> [E || E = #{name := N} <- Entries,
+                       lists:member(atom_to_list(N), string:lexemes(Names, ","))]
+    end.
+
+all_workloads() ->
     [#{name => short, procs => 200, timeout => 5000,
        run => fun(N) -> expect({ok, N}, py:call(?FIX, echo, [N], #{}, 5000)) end},
      #{name => reverse_16_threads, procs => 1, timeout => 20000,
@@ -66,6 +78,9 @@ workloads() ->
 %% OS process afterwards (else the same one).
 -spec faults() -> [fault()].
 faults() ->
+    only("SOAK_FAULTS", all_faults()).
+
+all_faults() ->
     [#{name => sigkill, restarts => true, inject => fun() -> os_kill("KILL") end},
      #{name => sigsegv, restarts => true, inject => fun() -> os_kill("SEGV") end},
      #{name => os_exit, restarts => true,
@@ -126,9 +141,13 @@ stuck_c_call() ->
     end.
 
 os_kill(Signal) ->
-    Pid = integer_to_list(os_pid()),
-    _ = os:cmd("kill -" ++ Signal ++ " " ++ Pid),
-    ok.
+    case os_pid() of
+        undefined ->
+            violation({coordinator_unresponsive, coordinator_info()});
+        Pid ->
+            _ = os:cmd("kill -" ++ Signal ++ " " ++ integer_to_list(Pid)),
+            ok
+    end.
 
 kill_handlers() ->
     case handler_processes() of
@@ -140,6 +159,19 @@ handler_processes() ->
     [P || P <- processes(), proc_lib:translate_initial_call(P) =:= {py_handler, init, 3}].
 
 %% Entry point.
+
+%% Keeps the coordinator's warnings, drops the crash and supervisor reports.
+%% Counts the kills of a port whose cancelled request did not stop in time.
+quiet(#{level := warning, msg := {Format, _}} = Event, _) when is_list(Format) ->
+    case string:find(Format, "erlang_python") of
+        nomatch ->
+            stop;
+        _ ->
+            [count(grace_kills, coordinator) || string:find(Format, "did not stop") =/= nomatch],
+            Event
+    end;
+quiet(_, _) ->
+    stop.
 
 %% @doc `erl -run py_soak main Seconds FixtureDir': exits 0 without violations, else 1.
 -spec main([string()]) -> no_return().
@@ -156,7 +188,9 @@ main([Seconds, FixtureDir]) ->
 
 run(Seconds, FixtureDir) ->
     %% Crash reports of the faults we cause would drown the summary.
-    logger:set_primary_config(level, emergency),
+    %% (The coordinator's own warnings stay: they say why it killed a port.)
+    logger:set_primary_config(level, warning),
+    logger:add_primary_filter(soak_quiet, {fun quiet/2, []}),
     ok = application:load(erlang_python),
     [application:set_env(erlang_python, K, V)
      || {K, V} <- [{python_path, [FixtureDir]}, {cancel_grace, ?CANCEL_GRACE},
@@ -165,7 +199,8 @@ run(Seconds, FixtureDir) ->
     ok = register_functions(),
     new_tables(),
     Workers = start_workers(),
-    Watchdog = spawn_link(fun watchdog/0),
+    Watchdog = spawn_link(fun() -> watchdog(now_ms()) end),
+    Monitor = spawn_link(fun system_monitor/0),
     io:format("soak: ~p workers, ~p s; warming up with each fault once~n",
               [length(Workers), Seconds]),
     %% Warm-up: every fault once, so that what loads on first use (report
@@ -177,8 +212,7 @@ run(Seconds, FixtureDir) ->
     soak(Deadline, Workers),
     End = measure(Workers),
     [W ! stop || W <- Workers],
-    unlink(Watchdog),
-    exit(Watchdog, kill),
+    [begin unlink(P), exit(P, kill) end || P <- [Watchdog, Monitor]],
     check_end(Start, End),
     summary(Seconds, Start, End).
 
@@ -197,10 +231,11 @@ cycle(#{name := Name, restarts := Restarts, inject := Inject}, Workers) ->
     load(1000 + rand:uniform(3000)),
     Before = os_pid(),
     T0 = now_ms(),
+    Kills0 = grace_kills(),
     ets:insert(soak_ctl, {last_fault, Name, T0}),
     ok = Inject(),
     io:format("soak: ~p ms: ~p~n", [T0 rem 1000000, Name]),
-    case recover(Name, Before, Restarts, T0 + ?RECOVERY_LIMIT_MS) of
+    case recover(Name, Before, Restarts, Kills0, T0 + ?RECOVERY_LIMIT_MS) of
         {ok, Pid} ->
             count(faults, Name),
             [count(restarts, Name) || Pid =/= Before],
@@ -217,22 +252,27 @@ load(Ms) ->
 
 %% Until the port answers (a new OS process if the fault restarts it); the
 %% functions are registered again after a registry restart (it lost them).
-recover(Name, Before, Restarts, Deadline) ->
-    recover(Name, Before, Restarts, Deadline, none).
+recover(Name, Before, Restarts, Kills0, Deadline) ->
+    recover(Name, Before, Restarts, Kills0, Deadline, none).
 
-recover(Name, Before, Restarts, Deadline, Last) ->
+recover(Name, Before, Restarts, Kills0, Deadline, Last) ->
     case now_ms() > Deadline of
         true ->
             {timeout, Last};
         false ->
             case py:call(?FIX, os_pid, [], #{}, 1000) of
-                {ok, Before} when Restarts =:= true -> recover(Name, Before, Restarts, Deadline, Before);
+                {ok, Before} when Restarts =:= true ->
+                    recover(Name, Before, Restarts, Kills0, Deadline, Before);
                 {ok, Pid} when Name =:= registry_restarted ->
                     ok = register_functions(),
                     {ok, Pid};
                 {ok, Pid} when Restarts =/= false; Pid =:= Before -> {ok, Pid};
-                {ok, Pid} -> violation({port_restarted_by, Name, Before, Pid}), {ok, Pid};
-                {error, _} = E -> recover(Name, Before, Restarts, Deadline, E)
+                {ok, Pid} ->
+                    %% Not this fault's doing if a request that did not
+                    %% stop within cancel_grace got the port killed meanwhile.
+                    [violation({port_restarted_by, Name, Before, Pid}) || grace_kills() =:= Kills0],
+                    {ok, Pid};
+                {error, _} = E -> recover(Name, Before, Restarts, Kills0, Deadline, E)
             end
     end.
 
@@ -341,16 +381,40 @@ worker(W = #{name := Name, timeout := Timeout, run := Run}, N) ->
 reason({Class, Message}) when is_binary(Message) -> Class;
 reason(Reason) -> Reason.
 
-%% Every call in flight, every 250 ms: none past its timeout plus 1 s.
-watchdog() ->
+%% Every call in flight, every 250 ms: none past its timeout plus 1 s. A
+%% watchdog that itself wakes up late shows the VM did not run (the machine
+%% is overloaded): counted as a VM stall, beside the violations it causes.
+watchdog(Last) ->
     Now = now_ms(),
+    [begin
+         io:format("soak: the VM did not run for ~p ms~n", [Now - Last - 250]),
+         count(stalls, vm)
+     end || Now - Last > 250 + 500],
     [case ets:insert_new(soak_hung, {{P, Start}}) of
          true -> violation({caller_waiting_past_timeout, Name, P, Now - Start, Timeout,
                             {coordinator, coordinator_info()}});
          false -> ok
      end || {P, Name, Start, Timeout} <- ets:tab2list(soak_calls),
             Now - Start > Timeout + ?LATE_MS],
-    receive after 250 -> watchdog() end.
+    receive after 250 -> watchdog(Now) end.
+
+%% What the VM itself sees: a process or port holding a scheduler over
+%% 200 ms, a garbage collection over 200 ms, a process suspended on a busy port.
+system_monitor() ->
+    erlang:system_monitor(self(), [{long_schedule, 200}, {long_gc, 200}, busy_port]),
+    system_monitor_loop().
+
+system_monitor_loop() ->
+    receive
+        {monitor, Who, What, Info} ->
+            count(What, system_monitor),
+            [io:format("soak: system_monitor ~p ~p ~P~n", [What, who(Who), Info, 12])
+             || What =/= busy_port],
+            system_monitor_loop()
+    end.
+
+who(P) when is_pid(P) -> {P, proc_lib:translate_initial_call(P)};
+who(P) -> P.
 
 %% Bookkeeping.
 
@@ -379,6 +443,12 @@ violation(What0) ->
     io:format("soak: VIOLATION ~p~n", [What]),
     ets:insert(soak_violations, {make_ref(), What}),
     ok.
+
+grace_kills() ->
+    case ets:lookup(soak_counts, {coordinator, grace_kills}) of
+        [{_, N}] -> N;
+        [] -> 0
+    end.
 
 os_pid() ->
     try py_coordinator:stats() of
@@ -411,7 +481,7 @@ format_measure(#{beam := B, rss := R, atoms := A}) ->
                   [B / ?MiB, R / ?MiB, A]).
 
 check_end(#{beam := B0, rss := R0, atoms := A0}, #{beam := B1, rss := R1, atoms := A1}) ->
-    [violation({atom_count_changed, A0, A1}) || A1 =/= A0],
+    [violation({atom_count_changed, A0, A1, atoms_since(A0)}) || A1 =/= A0],
     [violation({beam_memory_grew, B1 - B0}) || B1 - B0 > ?BEAM_GROWTH_BOUND],
     [violation({port_rss_grew, R1 - R0}) || R1 - R0 > ?RSS_GROWTH_BOUND],
     ok.
@@ -437,6 +507,11 @@ summary(Seconds, Start, End) ->
     Faults = [{F, proplists:get_value({F, faults}, Counts, 0),
                proplists:get_value({F, restarts}, Counts, 0)} || #{name := F} <- faults()],
     io:format("faults (kind, injected, port restarts): ~p~n", [Faults]),
+    io:format("ports killed by the coordinator (a cancelled request did not stop within "
+              "cancel_grace ~p ms): ~p~n", [?CANCEL_GRACE, grace_kills()]),
+    io:format("VM stalls over 500 ms (the watchdog woke late): ~p; system_monitor events: ~p~n",
+              [proplists:get_value({vm, stalls}, Counts, 0),
+               [{W, C} || {{system_monitor, W}, C} <- Counts]]),
     Rec = lists:sort([Ms || {_, _, Ms} <- ets:tab2list(soak_recovery)]),
     io:format("recovery ms over ~p faults: p50 ~p, p99 ~p, max ~p~n",
               [length(Rec), pct(Rec, 50), pct(Rec, 99), lists:last([0 | Rec])]),
@@ -448,6 +523,12 @@ summary(Seconds, Start, End) ->
     io:format("invariant violations: ~p~n", [length(Violations)]),
     [io:format("  ~p~n", [V]) || {_, V} <- Violations],
     length(Violations).
+
+%% The atoms created since the table held Count (by their index).
+atoms_since(Count) ->
+    try [binary_to_term(<<131, 75, I:24>>) || I <- lists:seq(Count, erlang:system_info(atom_count) - 1)]
+    catch error:badarg -> unavailable
+    end.
 
 pct([], _) -> 0;
 pct(Sorted, P) -> lists:nth(max(1, (length(Sorted) * P + 99) div 100), Sorted).
