@@ -392,6 +392,7 @@ watchdog(Last) ->
      end || Now - Last > 250 + 500],
     [case ets:insert_new(soak_hung, {{P, Start}}) of
          true -> violation({caller_waiting_past_timeout, Name, P, Now - Start, Timeout,
+                            {caller, erlang:process_info(P, [status, current_stacktrace])},
                             {coordinator, coordinator_info()}});
          false -> ok
      end || {P, Name, Start, Timeout} <- ets:tab2list(soak_calls),
