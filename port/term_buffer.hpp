@@ -21,11 +21,14 @@ namespace erlang_python {
 // under ASan, whose realloc always copies, a reply of 1,000,000 strings took
 // over 10 minutes (found by `make sanitize`). Doubling makes it linear.
 inline void keep_room(ei_x_buff *x, std::size_t more) {
+    // ei reallocates as soon as what a call needs plus its ei_x_extra (100
+    // bytes) does not fit: keep more than that free, or ei grows it first.
+    constexpr std::size_t ei_slack = 128;
     std::size_t size = std::size_t(x->buffsz), used = std::size_t(x->index);
-    if (size - used >= more) {
+    if (size - used >= more + ei_slack) {
         return;
     }
-    std::size_t grown = std::max(size * 2, used + more);
+    std::size_t grown = std::max(size * 2, used + more + ei_slack);
     if (grown > std::size_t(INT_MAX)) {
         return; // ei's own size check reports it
     }

@@ -24,6 +24,7 @@
          sleep_is_interrupted_by_timeout/1,
          call_blocked_in_c_is_killed_after_grace/1,
          busy_port_does_not_stall_the_coordinator/1,
+         busy_port_does_not_hold_a_caller_past_its_timeout/1,
          blast_radius_of_a_stuck_call/1,
          dead_callers_leave_no_pending_entries/1,
          print_flood_keeps_protocol_and_reaches_logger/1,
@@ -60,6 +61,7 @@ all() ->
      sleep_is_interrupted_by_timeout,
      call_blocked_in_c_is_killed_after_grace,
      busy_port_does_not_stall_the_coordinator,
+     busy_port_does_not_hold_a_caller_past_its_timeout,
      blast_radius_of_a_stuck_call,
      dead_callers_leave_no_pending_entries,
      print_flood_keeps_protocol_and_reaches_logger,
@@ -404,6 +406,36 @@ busy_port_does_not_stall_the_coordinator(_Config) ->
     true = ms(Killed - Cancelled) >= Grace,
     {ok, P1} = py:call(?FIX, os_pid, []),
     true = P1 =/= P0.
+
+%% Found by the chaos soak too: a caller writing its request to a busy port
+%% was suspended in port_command, where its timeout cannot fire. The port
+%% is stopped and made busy as above; a call with a 200 ms timeout must
+%% return {error, timeout} in time. Then the port runs again and serves the
+%% next call (the request written late is answered, or cancelled, within
+%% cancel_grace: no kill).
+busy_port_does_not_hold_a_caller_past_its_timeout(_Config) ->
+    P0 = os_pid(),
+    #py_port{port = Port} = persistent_term:get(?PY_PORT_KEY),
+    "" = os:cmd("kill -STOP " ++ integer_to_list(P0)),
+    Big = binary:copy(<<"x">>, 4 * ?MiB),
+    spawn(fun() -> py:call(?FIX, identity, [Big], #{}, 60000) end),
+    Queued = wait_for(port_busy,
+                      fun() -> case erlang:port_info(Port, queue_size) of
+                                   {queue_size, Q} when Q > 8192 -> {true, Q};
+                                   Other -> {false, Other}
+                               end
+                      end, 5000),
+    Start = now_us(),
+    Result = py:call(?FIX, os_pid, [], #{}, 200),
+    Answered = now_us(),
+    "" = os:cmd("kill -CONT " ++ integer_to_list(P0)),
+    Next = py:call(?FIX, os_pid, []),
+    ct:pal("port stopped and busy (queue ~p bytes): a call with a 200 ms timeout returned ~p "
+           "after ~.1f ms; after SIGCONT the next call: ~p (os pid before ~p)",
+           [Queued, Result, ms(Answered - Start), Next, P0]),
+    {error, timeout} = Result,
+    true = ms(Answered - Start) < 700,
+    {ok, P0} = Next.
 
 %% The blast radius of a stuck call: 20 unrelated processes keep calling
 %% (50 ms calls) while one call is stuck in C past its timeout. When the
