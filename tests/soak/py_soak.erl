@@ -416,6 +416,19 @@ system_monitor_loop() ->
     receive
         {monitor, Who, What, Info} ->
             count(What, system_monitor),
+            %% A process that held its scheduler over 500 ms without doing
+            %% anything long (the soak's processes and the coordinator make
+            %% short steps): that scheduler thread got no CPU from the OS.
+            %% Counted as a stall of the calls it overlaps, like the
+            %% watchdog's, and printed so a reader can judge.
+            case {What, Info} of
+                {long_schedule, [{timeout, T} | _]} when T >= 500 ->
+                    Now = now_ms(),
+                    count(scheduler_stalls, vm),
+                    ets:insert(soak_stalls, {Now - T, Now});
+                _ ->
+                    ok
+            end,
             [io:format("soak: system_monitor ~p ~p ~P~n", [What, who(Who), Info, 12])
              || What =/= busy_port],
             system_monitor_loop()
@@ -523,9 +536,10 @@ summary(Seconds, Start, End) ->
     io:format("ports killed by the coordinator (a cancelled request did not stop within "
               "cancel_grace ~p ms): ~p~n", [?CANCEL_GRACE, grace_kills()]),
     io:format("VM stalls over 500 ms (the watchdog woke late): ~p, ~p ms in all; "
-              "system_monitor events: ~p~n",
+              "scheduler stalls over 500 ms (long_schedule): ~p; system_monitor events: ~p~n",
               [proplists:get_value({vm, stalls}, Counts, 0),
                proplists:get_value({vm, stalled_ms}, Counts, 0),
+               proplists:get_value({vm, scheduler_stalls}, Counts, 0),
                [{W, C} || {{system_monitor, W}, C} <- Counts]]),
     Rec = lists:sort([Ms || {_, _, Ms} <- ets:tab2list(soak_recovery)]),
     io:format("recovery ms over ~p faults: p50 ~p, p99 ~p, max ~p~n",
