@@ -53,7 +53,7 @@ sanitize: deps
 	@./tools/install-deps.sh sanitize
 	cmake -S . -B $(ASAN_BUILD) -DERLANG_PYTHON_SANITIZE=address
 	cmake --build $(ASAN_BUILD) -j$(JOBS)
-	cd $(ASAN_BUILD) && ../tests/sanitize/run-asan.sh ctest --output-on-failure
+	cd $(ASAN_BUILD) && $(CURDIR)/tests/sanitize/run-asan.sh ctest --output-on-failure
 
 # ThreadSanitizer build of the Catch2 tests; runs the runtime's tests (executor pool,
 # channels, cancellation, frame writer) with real threads.
