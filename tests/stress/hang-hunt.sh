@@ -21,7 +21,9 @@ pin=""
 case "$condition" in
     pin*) pin="taskset -c 0" ;;
 esac
-trap '[ -n "$load_pid" ] && kill "$load_pid" 2>/dev/null' EXIT INT TERM
+stop_load() { [ -n "$load_pid" ] && kill "$load_pid" 2>/dev/null; load_pid=""; }
+trap stop_load EXIT
+trap 'stop_load; exit 130' INT TERM
 pass=0 fail=0 hang=0
 i=1
 while [ "$i" -le "$runs" ]; do
