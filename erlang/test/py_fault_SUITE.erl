@@ -376,15 +376,7 @@ busy_port_does_not_stall_the_coordinator(_Config) ->
                           S -> {false, S}
                       end
              end, 5000),
-    "" = os:cmd("kill -STOP " ++ integer_to_list(P0)),
-    Big = binary:copy(<<"x">>, 4 * ?MiB),
-    spawn(fun() -> py:call(?FIX, identity, [Big], #{}, 60000) end),
-    Queued = wait_for(port_busy,
-             fun() -> case erlang:port_info(Port, queue_size) of
-                          {queue_size, Q} when Q > 8192 -> {true, Q};
-                          Other -> {false, Other}
-                      end
-             end, 5000),
+    Queued = stop_and_fill(P0, Port),
     {error, timeout} = receive {timed_out, R} -> R after 5000 -> ct:fail(no_timeout) end,
     Cancelled = now_us(),
     %% The coordinator has the cancel to send now; it must still answer.
@@ -416,15 +408,7 @@ busy_port_does_not_stall_the_coordinator(_Config) ->
 busy_port_does_not_hold_a_caller_past_its_timeout(_Config) ->
     P0 = os_pid(),
     #py_port{port = Port} = persistent_term:get(?PY_PORT_KEY),
-    "" = os:cmd("kill -STOP " ++ integer_to_list(P0)),
-    Big = binary:copy(<<"x">>, 4 * ?MiB),
-    spawn(fun() -> py:call(?FIX, identity, [Big], #{}, 60000) end),
-    Queued = wait_for(port_busy,
-                      fun() -> case erlang:port_info(Port, queue_size) of
-                                   {queue_size, Q} when Q > 8192 -> {true, Q};
-                                   Other -> {false, Other}
-                               end
-                      end, 5000),
+    Queued = stop_and_fill(P0, Port),
     Start = now_us(),
     Result = py:call(?FIX, os_pid, [], #{}, 200),
     Answered = now_us(),
@@ -436,6 +420,19 @@ busy_port_does_not_hold_a_caller_past_its_timeout(_Config) ->
     {error, timeout} = Result,
     true = ms(Answered - Start) < 700,
     {ok, P0} = Next.
+
+%% Stops the port process (SIGSTOP) and sends a 4 MiB request that it
+%% cannot read: returns the bytes queued once the port is busy (over 8 KiB).
+stop_and_fill(OsPid, Port) ->
+    "" = os:cmd("kill -STOP " ++ integer_to_list(OsPid)),
+    Big = binary:copy(<<"x">>, 4 * ?MiB),
+    spawn(fun() -> py:call(?FIX, identity, [Big], #{}, 60000) end),
+    wait_for(port_busy,
+             fun() -> case erlang:port_info(Port, queue_size) of
+                          {queue_size, Q} when Q > 8192 -> {true, Q};
+                          Other -> {false, Other}
+                      end
+             end, 5000).
 
 %% The blast radius of a stuck call: 20 unrelated processes keep calling
 %% (50 ms calls) while one call is stuck in C past its timeout. When the
