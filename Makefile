@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 ERL_PATH = $(BUILD)/lib/erlang_python/ebin
 
-.PHONY: all deps build build-tests test docs demo shell bench fuzz clean
+.PHONY: all deps build build-tests test docs demo shell bench fuzz sanitize tsan soak clean
 
 all: build
 
@@ -60,6 +60,33 @@ fuzz:
 	mkdir -p $(FUZZ_BUILD)/corpus
 	$(FUZZ_BUILD)/tests/fuzz/fuzz_codec -max_total_time=$(FUZZ_TIME) -timeout=10 \
 		-print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/ $(FUZZ_BUILD)/corpus tests/fuzz/corpus
+
+# ASan+UBSan build in its own folder (port, Catch2 tests), then every ctest suite against
+# it: Catch2, pytest and Common Test (tests/sanitize/README.md: options and suppressions).
+ASAN_BUILD ?= build-asan
+sanitize: deps
+	@./tools/install-deps.sh sanitize
+	cmake -S . -B $(ASAN_BUILD) -DERLANG_PYTHON_SANITIZE=address
+	cmake --build $(ASAN_BUILD) -j$(JOBS)
+	cd $(ASAN_BUILD) && $(CURDIR)/tests/sanitize/run-asan.sh ctest --output-on-failure
+
+# ThreadSanitizer build of the Catch2 tests; runs the runtime's tests (executor pool,
+# channels, cancellation, frame writer) with real threads.
+TSAN_BUILD ?= build-tsan
+tsan: deps
+	@./tools/install-deps.sh sanitize
+	cmake -S . -B $(TSAN_BUILD) -DERLANG_PYTHON_SANITIZE=thread
+	cmake --build $(TSAN_BUILD) --target port_tests -j$(JOBS)
+	tests/sanitize/run-tsan.sh $(TSAN_BUILD)/tests/port_tests
+
+# The chaos soak (tests/soak/py_soak.erl): mixed load, random faults, invariants;
+# SOAK_S seconds after a warm-up; exits non-zero on any violation.
+SOAK_S ?= 600
+soak: build
+	mkdir -p $(BUILD)/soak
+	erlc -o $(BUILD)/soak tests/soak/py_soak.erl
+	nice erl -noshell +A 4 -pa $(ERL_PATH) -pa $(BUILD)/soak \
+		-run py_soak main $(SOAK_S) $(CURDIR)/tests/soak
 
 clean:
 	rm -rf $(BUILD)

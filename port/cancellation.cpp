@@ -2,8 +2,10 @@
 #include "cancellation.hpp"
 
 #include <Python.h>
+#include <csignal>
 #include <deque>
 #include <mutex>
+#include <pthread.h>
 #include <thread>
 #include <unordered_set>
 
@@ -45,6 +47,7 @@ struct scope_list {
     static bool cancelled(const request_scope *s) { return s->cancelled_; }
     static bool delivered(const request_scope *s) { return s->delivered_; }
     static unsigned long thread(const request_scope *s) { return s->thread_ident_; }
+    static pthread_t pthread(const request_scope *s) { return s->pthread_; }
 };
 
 namespace {
@@ -66,20 +69,47 @@ registry &the_registry() {
 
 thread_local request_scope *innermost = nullptr;
 
-// Requires the GIL. Raises TimeoutError in the thread still running `ref`.
+// Its handler does nothing: the signal is there to end a blocking system
+// call in the thread it is sent to. Installed without SA_RESTART, the call
+// fails with EINTR; C code that then returns to Python (a ctypes call of
+// libc's sleep, pause, read...) reaches the next bytecode, where the pending
+// TimeoutError fires. CPython's own blocking calls (time.sleep, select,
+// socket and file reads, lock waits) retry after EINTR (PEP 475): outside
+// the main thread their PyErr_CheckSignals() returns 0, so they stay
+// blocked, and cancel_grace still kills the port for them (docs/faults.md).
+void on_interrupt_signal(int) {}
+
+void install_interrupt_signal() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        struct sigaction action {};
+        action.sa_handler = on_interrupt_signal;
+        sigemptyset(&action.sa_mask);
+        action.sa_flags = 0; // no SA_RESTART: that is the point
+        ::sigaction(interrupt_signal(), &action, nullptr);
+    });
+}
+
+// Requires the GIL. Raises TimeoutError in the thread still running `ref`,
+// and interrupts the system call that thread may be blocked in. Under the
+// registry's lock the scope is alive, so the signal lands while the thread
+// runs the request (at worst in the scope's destructor, waiting for this
+// lock: the futex wait is retried).
 void raise_in_thread(ref_id ref) {
     registry &r = the_registry();
     std::lock_guard<std::mutex> lock(r.mutex);
     request_scope *s = r.running.find(ref);
     if (s != nullptr && scope_list::cancelled(s) && !scope_list::delivered(s) && !r.stopped) {
         PyThreadState_SetAsyncExc(scope_list::thread(s), PyExc_TimeoutError);
+        ::pthread_kill(scope_list::pthread(s), interrupt_signal());
     }
 }
 
 } // namespace
 
 request_scope::request_scope(ref_id ref)
-    : ref_(ref), thread_ident_(PyThread_get_thread_ident()), outer_(innermost) {
+    : ref_(ref), thread_ident_(PyThread_get_thread_ident()), pthread_(::pthread_self()),
+      outer_(innermost) {
     registry &r = the_registry();
     channel_ = &current_channel();
     std::lock_guard<std::mutex> lock(r.mutex);
@@ -150,6 +180,7 @@ bool cancel_request(ref_id ref) {
         }
         scope_list::mark(s);
     }
+    install_interrupt_signal();
     // Taking the GIL may wait for a busy thread: not on the reader's time.
     std::thread([ref] {
         PyGILState_STATE gil = PyGILState_Ensure();
@@ -164,5 +195,7 @@ void stop_cancellations() {
     std::lock_guard<std::mutex> lock(r.mutex);
     r.stopped = true;
 }
+
+int interrupt_signal() { return SIGRTMIN + 4; }
 
 } // namespace erlang_python

@@ -4,6 +4,8 @@
 #include "channel.hpp"
 #include "protocol.hpp"
 
+#include <pthread.h>
+
 namespace erlang_python {
 
 // Marks the calling thread as running request `ref` for the scope's life:
@@ -35,6 +37,7 @@ private:
     ref_id ref_;
     unsigned long thread_ident_;
     bool delivered_ = false; // the wait raised the TimeoutError (cancel_delivered)
+    pthread_t pthread_; // for the interrupt signal
     channel *channel_ = nullptr;
     request_scope *outer_ = nullptr;       // on this thread
     request_scope *prev_ = nullptr;        // in the registry, under its lock
@@ -44,13 +47,20 @@ private:
 };
 
 // Any thread, without the GIL. Interrupts request `ref`: wakes it if it
-// waits on its channel (erlang.call, time.sleep) and raises TimeoutError in
-// its thread at the next bytecode; returns true. A ref not running is
+// waits on its channel (erlang.call, time.sleep), raises TimeoutError in
+// its thread at the next bytecode, and sends that thread interrupt_signal()
+// so a system call it is blocked in fails with EINTR; returns true. A ref not running is
 // remembered (a bounded number of them), so a request about to start is
 // answered without running; returns false.
 bool cancel_request(ref_id ref);
 
 // Called before Python finalizes: no asynchronous exception after this.
 void stop_cancellations();
+
+// The signal that interrupts a cancelled request's blocking system call
+// (SIGRTMIN + 4: neither glibc nor CPython uses it). Its handler, installed
+// on the first cancel, does nothing and has no SA_RESTART. Any thread that
+// runs requests must retry its own system calls after EINTR.
+int interrupt_signal();
 
 } // namespace erlang_python

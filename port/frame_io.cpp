@@ -6,6 +6,7 @@
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
+#include <algorithm>
 #include <array>
 #include <cstdlib>
 #include <cstring>
@@ -99,7 +100,10 @@ std::size_t frame_reader::fill(char *at, std::size_t room, bool spin) {
         wait_readable();
     }
     boost::system::error_code ec;
-    std::size_t n = in_.read_some(boost::asio::buffer(at, room), ec);
+    std::size_t n = 0;
+    do { // EINTR: the interrupt signal of a cancelled request (cancellation.hpp)
+        n = in_.read_some(boost::asio::buffer(at, room), ec);
+    } while (ec == boost::asio::error::interrupted);
     if (ec == boost::asio::error::eof) {
         return 0;
     }
@@ -173,25 +177,24 @@ bool is_reply(const char *data, std::size_t size) {
 } // namespace
 
 void frame_writer::write_all(const char *data, std::size_t size) {
-    boost::system::error_code ec;
-    boost::asio::write(out_, boost::asio::buffer(data, size), ec);
-    if (ec) {
-        throw std::runtime_error("writing to Erlang failed: " + ec.message());
-    }
+    write_all(std::string(), data, size);
 }
 
 void frame_writer::write_all(const std::string &queued, const char *data, std::size_t size) {
-    if (queued.empty()) {
-        write_all(data, size);
-        return;
-    }
-    // Queued frames first, then this one: one writev, no copy.
+    // Queued frames first, then this one: one writev, no copy. A write cut
+    // short by EINTR (the interrupt signal of a cancelled request,
+    // cancellation.hpp) goes on with the rest.
     std::array<boost::asio::const_buffer, 2> buffers{boost::asio::buffer(queued),
                                                      boost::asio::buffer(data, size)};
-    boost::system::error_code ec;
-    boost::asio::write(out_, buffers, ec);
-    if (ec) {
-        throw std::runtime_error("writing to Erlang failed: " + ec.message());
+    while (buffers[0].size() + buffers[1].size() > 0) {
+        boost::system::error_code ec;
+        std::size_t n = boost::asio::write(out_, buffers, ec);
+        if (ec && ec != boost::asio::error::interrupted) {
+            throw std::runtime_error("writing to Erlang failed: " + ec.message());
+        }
+        std::size_t first = std::min(n, buffers[0].size());
+        buffers[0] += first;
+        buffers[1] += n - first;
     }
 }
 

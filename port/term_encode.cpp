@@ -167,6 +167,7 @@ public:
             throw py::value_error("value nested too deep for this thread's stack ("
                                   + std::to_string(depth) + " levels)");
         }
+        keep_room(x_, 64); // geometric growth (term_buffer.hpp)
         PyObject *o = obj.ptr();
         PyTypeObject *type = Py_TYPE(o);
         if (type == &PyUnicode_Type) {

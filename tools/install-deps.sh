@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs the Debian packages a build needs, when they are missing.
-# usage: install-deps.sh [lib|test|docs|bench|fuzz] [--check]
+# usage: install-deps.sh [lib|test|docs|bench|fuzz|sanitize|stress] [--check]
 #   lib (default)  what the library needs: the port program, the Python package, the OTP app
 #   test           lib plus every tool `make test` runs (Catch2, pytest, Hypothesis, PropEr,
 #                  numpy, Common Test, and rebar3, elixir and git for the packaging tests)
@@ -15,14 +15,18 @@ test_packages="$lib_packages $docs_packages catch2 erlang-common-test python3-py
 erlang-proper erlang-proper-dev python3-hypothesis python3-numpy python3-venv rebar3 elixir git"
 bench_packages="gnuplot-nox"
 fuzz_packages="clang libclang-rt-14-dev"
+# sanitize: the GCC sanitizer runtimes `make sanitize`/`make tsan` link (g++ normally
+# brings them); stress: stress-ng, the CPU load of the hang hunt.
+sanitize_packages="libasan8 libubsan1 libtsan2"
+stress_packages="stress-ng"
 
 set_name=lib
 check_only=no
 for arg in "$@"; do
     case "$arg" in
-        lib|test|docs|bench|fuzz) set_name=$arg ;;
+        lib|test|docs|bench|fuzz|sanitize|stress) set_name=$arg ;;
         --check) check_only=yes ;;
-        *) echo "usage: $0 [lib|test|docs|bench|fuzz] [--check]" >&2; exit 2 ;;
+        *) echo "usage: $0 [lib|test|docs|bench|fuzz|sanitize|stress] [--check]" >&2; exit 2 ;;
     esac
 done
 eval "packages=\$${set_name}_packages"

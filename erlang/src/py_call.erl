@@ -142,9 +142,21 @@ send_request(#py_port{port = Port, pending = Pending, max_frame = Max,
                 _ ->
                     try
                         true = ets:insert(Pending, {Ref, self()}),
-                        true = erlang:port_command(Port, Frame)
+                        erlang:port_command(Port, Frame, [nosuspend])
                     of
-                        true -> {posted, Ref, Pending, Timeout}
+                        true ->
+                            {posted, Ref, Pending, Timeout};
+                        false ->
+                            %% The port is busy (its input queue is full): a
+                            %% plain port_command would suspend this caller,
+                            %% and its timeout could not fire meanwhile (the
+                            %% chaos soak saw callers held 1 s past it). A
+                            %% helper waits to write the frame; the caller
+                            %% waits for the reply as usual. If the port dies
+                            %% first, the coordinator tells every pending
+                            %% caller, this one included.
+                            _ = spawn(fun() -> catch erlang:port_command(Port, Frame) end),
+                            {posted, Ref, Pending, Timeout}
                     catch
                         error:badarg ->
                             %% The port closed, or the coordinator died with

@@ -52,7 +52,11 @@
     grace_timers = #{} :: #{non_neg_integer() => reference()},
     output :: pid(),                     % py_output: Python's stdout/stderr and logging
     log_level :: logger:level() | all | none, % the primary level the port was last told
-    killing = false :: boolean()         % a stuck request made us kill the port
+    killing = false :: boolean(),        % a stuck request made us kill the port
+    %% Our own frames (cancel, abort) that found the port busy, oldest
+    %% first, and whether a retry is scheduled (see write/2).
+    backlog = queue:new() :: queue:queue(iodata()),
+    retry_scheduled = false :: boolean()
 }).
 
 -define(SWEEP_INTERVAL, 1000).
@@ -271,11 +275,13 @@ handle_info({'EXIT', Pid, Reason}, S = #state{handlers = Handlers}) ->
     %% wait on the channel with an exception. The next callback on the
     %% channel spawns a new handler.
     Dead = [C || {C, {P, _}} <- maps:to_list(Handlers), P =:= Pid],
-    [abort_channel(C, Reason, S) || C <- Dead],
-    {noreply, S#state{handlers = maps:without(Dead, Handlers)}};
+    S1 = lists:foldl(fun(C, Acc) -> abort_channel(C, Reason, Acc) end, S, Dead),
+    {noreply, S1#state{handlers = maps:without(Dead, Handlers)}};
 handle_info(sweep, S) ->
     erlang:send_after(?SWEEP_INTERVAL, self(), sweep),
     {noreply, follow_log_level(sweep_dead_callers(S))};
+handle_info(retry_backlog, S) ->
+    {noreply, flush_backlog(S#state{retry_scheduled = false})};
 handle_info({grace_expired, Ref}, S0 = #state{pending = Pending, grace_timers = Timers}) ->
     S = S0#state{grace_timers = maps:remove(Ref, Timers)},
     case ets:lookup(Pending, Ref) of
@@ -409,12 +415,40 @@ stop_grace_timer(Ref, S = #state{grace_timers = Timers}) ->
             S
     end.
 
-send_cancel(Ref, S = #state{port = Port}) ->
-    Frame = py_protocol:frame(?PY_CANCEL, ?PY_ANY_CHANNEL, Ref, {}),
-    try erlang:port_command(Port, Frame) catch error:badarg -> ok end,
+send_cancel(Ref, S0) ->
+    S = write(py_protocol:frame(?PY_CANCEL, ?PY_ANY_CHANNEL, Ref, {}), S0),
     Timer = erlang:send_after(S#state.grace, self(), {grace_expired, Ref}),
     S#state{cancelled = S#state.cancelled + 1,
             grace_timers = maps:put(Ref, Timer, S#state.grace_timers)}.
+
+%% Writes one of our own frames without ever being suspended: a port whose
+%% input queue is full (callers' large requests, or a port slow to read)
+%% suspends a plain port_command, and while the coordinator is suspended no
+%% reply is routed to anybody (the chaos soak saw every caller stall ~5 s
+%% behind one cancel). A busy port: the frame waits in the backlog, in
+%% order, retried every millisecond. A closed port: dropped (its exit
+%% message follows).
+write(Frame, S = #state{backlog = Backlog}) ->
+    flush_backlog(S#state{backlog = queue:in(Frame, Backlog)}).
+
+flush_backlog(S = #state{port = Port, backlog = Backlog}) ->
+    case queue:out(Backlog) of
+        {empty, _} ->
+            S;
+        {{value, Frame}, Rest} ->
+            try erlang:port_command(Port, Frame, [nosuspend]) of
+                true -> flush_backlog(S#state{backlog = Rest});
+                false -> retry_backlog(S)
+            catch
+                error:badarg -> S#state{backlog = queue:new()}
+            end
+    end.
+
+retry_backlog(S = #state{retry_scheduled = true}) ->
+    S;
+retry_backlog(S) ->
+    erlang:send_after(1, self(), retry_backlog),
+    S#state{retry_scheduled = true}.
 
 sweep_dead_callers(S = #state{pending = Pending}) ->
     Dead = [Ref || {Ref, Caller} <- ets:tab2list(Pending),
@@ -426,12 +460,11 @@ sweep_dead_callers(S = #state{pending = Pending}) ->
                         end
                 end, S, Dead).
 
-abort_channel(Channel, Reason, #state{port = Port}) ->
+abort_channel(Channel, Reason, S) ->
     Text = unicode:characters_to_binary(
              io_lib:format("handler process died: ~0p", [Reason])),
-    Frame = py_protocol:frame(?PY_RESULT, Channel, 0,
-                              {error, {exit, handler_died, Text, <<>>}}),
-    try erlang:port_command(Port, Frame) catch error:badarg -> ok end.
+    write(py_protocol:frame(?PY_RESULT, Channel, 0,
+                            {error, {exit, handler_died, Text, <<>>}}), S).
 
 handler(Channel, S = #state{handlers = Handlers}) ->
     case Handlers of

@@ -333,6 +333,11 @@ quick_beside({M, F}) ->
     #{os_pid := OsPid} = py_coordinator:stats(),
     Signal = fun(Sig) -> os:cmd(io_lib:format("kill -~s ~b", [Sig, OsPid])) end,
     Signal("STOP"),
+    %% kill(2) returns before every thread of the port has stopped: a thread
+    %% still running could answer the quick call at once, and then
+    %% await_waiting_for_reply/1 would wait for a process that is gone. That
+    %% hung this suite under CPU load (1 run in 25, tests/stress/hang-hunt.sh).
+    await_stopped(OsPid),
     try
         Quick = spawn_link(fun() ->
                                    {ok, 3} = py:call(operator, add, [1, 2]),
@@ -350,11 +355,29 @@ quick_beside({M, F}) ->
     receive {slow, {ok, _}} -> ok after 10000 -> ct:fail(slow_call_stuck) end,
     T.
 
+%% Returns once every thread of OS process Pid is stopped (state T in
+%% /proc/Pid/task/*/stat).
+await_stopped(Pid) ->
+    Dir = "/proc/" ++ integer_to_list(Pid) ++ "/task/",
+    {ok, Tasks} = file:list_dir(Dir),
+    States = [case file:read_file(Dir ++ T ++ "/stat") of
+                  {ok, Stat} ->
+                      binary:first(lists:last(binary:split(Stat, <<") ">>, [global])));
+                  {error, _} ->
+                      $T % the thread has exited
+              end || T <- Tasks],
+    case lists:all(fun(S) -> S =:= $T end, States) of
+        true -> ok;
+        false -> erlang:yield(), await_stopped(Pid)
+    end.
+
 %% Returns once Pid's request is written and it waits for the reply.
 await_waiting_for_reply(Pid) ->
     case erlang:process_info(Pid, [current_function, status]) of
         [{current_function, {py_call, await_reply, _}}, {status, waiting}] ->
             ok;
+        undefined ->
+            ct:fail({answered_while_the_port_was_stopped, Pid});
         _ ->
             erlang:yield(),
             await_waiting_for_reply(Pid)

@@ -8,7 +8,9 @@ the memory limit, CPU burnt past the CPU limit, and a flood of output.
 
 import ctypes
 import os
+import select
 import signal
+import socket
 import sys
 import threading
 import time
@@ -88,9 +90,32 @@ def sleep_long():
 
 
 def c_block(seconds):
-    """libc sleep(): C code, the GIL released, deaf to asynchronous exceptions."""
+    """select.select() on nothing: C code, the GIL released, deaf to asynchronous
+    exceptions; after the port's interrupt signal (EINTR) CPython retries it (PEP 475),
+    so only killing the port ends it."""
+    select.select([], [], [], seconds)
+    return "woke"
+
+
+def libc_sleep(seconds):
+    """libc sleep() through ctypes: returns early on EINTR, so the port's interrupt
+    signal ends it and the pending TimeoutError fires at the next bytecode."""
     ctypes.CDLL(None).sleep(int(seconds))
     return "woke"
+
+
+def socket_recv_block(seconds):
+    """recv() on a socket that never gets data (CPython retries it after EINTR)."""
+    a, b = socket.socketpair()
+    with a, b:
+        a.settimeout(seconds)
+        a.recv(1)
+    return "woke"
+
+
+def c_loop(n):
+    """sum(range(n)): a loop in C, no bytecode, no system call."""
+    return sum(range(int(n)))
 
 
 # ---- Resource limits.
