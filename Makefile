@@ -63,19 +63,22 @@ fuzz:
 
 # ASan+UBSan build in its own folder (port, Catch2 tests), then every ctest suite against
 # it: Catch2, pytest and Common Test (tests/sanitize/README.md: options and suppressions).
+# The packaging tests (rebar3, mix) build their own, unsanitized port: `make test` runs them.
 ASAN_BUILD ?= build-asan
-sanitize: deps
+sanitize:
+	@./tools/install-deps.sh test
 	@./tools/install-deps.sh sanitize
-	cmake -S . -B $(ASAN_BUILD) -DERLANG_PYTHON_SANITIZE=address
+	cmake -S . -B $(ASAN_BUILD) -DERLANG_PYTHON_TESTS=ON -DERLANG_PYTHON_SANITIZE=address
 	cmake --build $(ASAN_BUILD) -j$(JOBS)
-	cd $(ASAN_BUILD) && $(CURDIR)/tests/sanitize/run-asan.sh ctest --output-on-failure
+	cd $(ASAN_BUILD) && $(CURDIR)/tests/sanitize/run-asan.sh ctest --output-on-failure -E '^package_'
 
 # ThreadSanitizer build of the Catch2 tests; runs the runtime's tests (executor pool,
 # channels, cancellation, frame writer) with real threads.
 TSAN_BUILD ?= build-tsan
-tsan: deps
+tsan:
+	@./tools/install-deps.sh test
 	@./tools/install-deps.sh sanitize
-	cmake -S . -B $(TSAN_BUILD) -DERLANG_PYTHON_SANITIZE=thread
+	cmake -S . -B $(TSAN_BUILD) -DERLANG_PYTHON_TESTS=ON -DERLANG_PYTHON_SANITIZE=thread
 	cmake --build $(TSAN_BUILD) --target port_tests -j$(JOBS)
 	tests/sanitize/run-tsan.sh $(TSAN_BUILD)/tests/port_tests
 
