@@ -31,7 +31,8 @@
 -define(CANCEL_GRACE, 2000).          % the application's default
 -define(LATE_MS, 1000).               % a caller may wait its timeout plus this
 -define(RECOVERY_LIMIT_MS, 15000).
--define(CHANNEL_BOUND, 64).           % 16 reverse threads + executors + nested, with room
+-define(MAX_EXECUTORS, 40).
+-define(CHANNEL_BOUND, 96).           % 16 reverse threads + 41 executor threads, with room
 -define(BEAM_GROWTH_BOUND, 64 * 1024 * 1024).
 -define(RSS_GROWTH_BOUND, 128 * 1024 * 1024).
 -define(MiB, (1024 * 1024)).
@@ -196,7 +197,11 @@ run(Seconds, FixtureDir) ->
     ok = application:load(erlang_python),
     [application:set_env(erlang_python, K, V)
      || {K, V} <- [{python_path, [FixtureDir]}, {cancel_grace, ?CANCEL_GRACE},
-                   {restart_intensity, {1000, 60}}, {stop_grace, 1000}]],
+                   {restart_intensity, {1000, 60}}, {stop_grace, 1000},
+                   %% The pool grows while requests wait behind blocked ones;
+                   %% bounded here so that the channel bound below means
+                   %% something (every executor thread holds a channel).
+                   {max_executor_threads, ?MAX_EXECUTORS}]],
     {ok, _} = application:ensure_all_started(erlang_python),
     ok = register_functions(),
     %% Atoms that appear once and for all on first use are not a leak: load
@@ -204,7 +209,9 @@ run(Seconds, FixtureDir) ->
     %% exception classes), and name the errno atom a failed port write
     %% brings ({port_exit, epipe}), before the baseline is taken.
     {ok, Modules} = application:get_key(erlang_python, modules),
-    [{module, _} = code:ensure_loaded(M) || M <- Modules],
+    %% string and unicode_util: loaded by the first io_lib formatting of an
+    %% abort (a killed handler), which the warm-up does not always reach.
+    [{module, _} = code:ensure_loaded(M) || M <- Modules ++ [string, unicode_util]],
     io:format("soak: first-use atoms named up front: ~p~n", [[epipe]]),
     new_tables(),
     Workers = start_workers(),
@@ -308,7 +315,7 @@ calm_state() ->
         #{pending_calls := 0, cancelling := 0, in_flight_callbacks := 0,
           channels := Channels, handlers := Handlers} when Handlers =:= Channels ->
             case {length(handler_processes()), py:stats()} of
-                {Handlers, #{port := #{<<"channels">> := Created}}}
+                {Handlers, #{port := #{channels := Created}}}
                   when Created =< ?CHANNEL_BOUND, Channels =< ?CHANNEL_BOUND ->
                     ok;
                 {Live, Port} ->
