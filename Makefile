@@ -64,11 +64,13 @@ fuzz:
 # ASan+UBSan build in its own folder (port, Catch2 tests), then every ctest suite against
 # it: Catch2, pytest and Common Test (tests/sanitize/README.md: options and suppressions).
 # The packaging tests (rebar3, mix) build their own, unsanitized port: `make test` runs them.
+# The shared libpython: the leak suppressions name libpython3.11.so (tests/sanitize/README.md).
 ASAN_BUILD ?= build-asan
 sanitize:
 	@./tools/install-deps.sh test
 	@./tools/install-deps.sh sanitize
-	cmake -S . -B $(ASAN_BUILD) -DERLANG_PYTHON_TESTS=ON -DERLANG_PYTHON_SANITIZE=address
+	cmake -S . -B $(ASAN_BUILD) -DERLANG_PYTHON_TESTS=ON -DERLANG_PYTHON_SANITIZE=address \
+		-DERLANG_PYTHON_STATIC_PYTHON=OFF
 	cmake --build $(ASAN_BUILD) -j$(JOBS)
 	cd $(ASAN_BUILD) && $(CURDIR)/tests/sanitize/run-asan.sh ctest --output-on-failure -E '^package_'
 
