@@ -150,8 +150,4 @@ log(#{level := Level, msg := Msg}, #{config := #{pid := Pid}}) ->
 %% Internal.
 
 wait_for_events(Expected) ->
-    py_test_helper:wait_until({events, Expected},
-                              fun() ->
-                                      {ok, Events} = py:call(?FIX, events, []),
-                                      {lists:sort(Expected) -- lists:sort(Events) =:= [], Events}
-                              end, 10000).
+    py_test_helper:wait_for_events(?FIX, Expected).

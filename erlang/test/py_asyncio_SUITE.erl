@@ -99,8 +99,4 @@ erlang_run_runs_a_coroutine_in_the_calling_thread(_Config) ->
 %% Internal.
 
 wait_for_events(Expected) ->
-    py_test_helper:wait_until({events, Expected},
-                              fun() ->
-                                      {ok, Events} = py:call(?FIX, events, []),
-                                      {lists:sort(Expected) -- lists:sort(Events) =:= [], Events}
-                              end, 10000).
+    py_test_helper:wait_for_events(?FIX, Expected).

@@ -2,7 +2,7 @@
 %% their Python fixtures on the path, and waiting for a condition.
 -module(py_test_helper).
 
--export([start/1, start/2, stop/0, wait_until/3]).
+-export([start/1, start/2, stop/0, wait_until/3, wait_for_events/2]).
 
 %% @doc Loads and starts erlang_python with Folders put in front of sys.path.
 -spec start([file:filename()]) -> ok.
@@ -31,6 +31,16 @@ stop() ->
 -spec wait_until(term(), fun(() -> {boolean(), term()}), non_neg_integer()) -> term().
 wait_until(What, Fun, TimeoutMs) ->
     poll(What, Fun, erlang:monotonic_time(millisecond) + TimeoutMs).
+
+%% @doc Waits until the fixture module Fixture's `events()' holds every one
+%% of Expected (in any order, among others).
+-spec wait_for_events(atom(), [term()]) -> [term()].
+wait_for_events(Fixture, Expected) ->
+    wait_until({events, Expected},
+               fun() ->
+                       {ok, Events} = py:call(Fixture, events, []),
+                       {lists:sort(Expected) -- lists:sort(Events) =:= [], Events}
+               end, 10000).
 
 poll(What, Fun, Deadline) ->
     case Fun() of
