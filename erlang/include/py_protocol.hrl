@@ -22,6 +22,8 @@
 -define(PY_CANCEL, 5).    % {}: interrupt request Ref
 -define(PY_STATS, 6).     % {}
 -define(PY_LOG_LEVEL, 7). % Level: the OTP primary level (atom); reply {ok, none}
+-define(PY_CALL_REF, 8).  % {Module, Function, Args, Kwargs, Key}: keep the result under Key
+-define(PY_RELEASE, 9).   % [Key, ...]: drop these handles' objects; no answer
 
 %% port -> Erlang
 -define(PY_HELLO, 64).    % {Version, PythonVersion, OsPid}
@@ -34,10 +36,13 @@
 %% Every body from the port is decoded with binary_to_term(_, [safe]): Python
 %% names only existing atoms; erlang.new_atom is the capped way to add one.
 
-%% What callers find in persistent_term while a port is up.
+%% What callers find in persistent_term while a port is up. incarnation is
+%% fresh each time a coordinator publishes its port: a handle made on an
+%% earlier port of the same coordinator is stale (py_refs).
 -define(PY_PORT_KEY, {erlang_python, port}).
 -record(py_port, {port :: port(), pending :: ets:tid(), max_frame :: pos_integer(),
-                  max_pending :: pos_integer(), call_timeout :: timeout()}).
+                  max_pending :: pos_integer(), call_timeout :: timeout(),
+                  incarnation :: integer()}).
 
 %% The process dictionary key a handler sets while it runs a callback, so
 %% that py:call from inside goes back to the waiting Python thread.

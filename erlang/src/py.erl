@@ -38,20 +38,27 @@
 -export([stream/3, stream/4, stream_eval/1, stream_eval/2,
          stream_start/3, stream_start/4, stream_ack/1, stream_ack/2, stream_cancel/1]).
 
+-export([call_method/3, call_method/4, getattr/2, to_term/1, is_ref/1, release/1]).
+
 -export([cast/3, cast/4, cast/5,
          spawn_call/3, spawn_call/4, spawn_call/5, await/1, await/2, cancel/1,
          parallel/1,
          async_call/3, async_call/4, async_await/1, async_await/2,
          async_gather/1, async_gather/2]).
 
--export_type([name/0, code/0, error_reason/0]).
+-export_type([name/0, code/0, error_reason/0, context/0, call_options/0]).
 
 -type name() :: atom() | binary() | string().
 -type code() :: binary() | string().
 -type error_reason() :: {atom() | binary(), binary()} | timeout | not_started
                       | {port_exit, {status | signal, integer()} | epipe}
                       | {frame_too_large, pos_integer(), pos_integer()}
-                      | {bad_term, {unknown_atom, binary()} | malformed} | port_closed | overloaded.
+                      | {bad_term, {unknown_atom, binary()} | malformed} | port_closed | overloaded
+                      | stale_ref | {foreign_ref, node()}.
+%% A context (py:context/0,1) or the atom `default'; this build has only
+%% the default port, so only `default' is accepted.
+-type context() :: default.
+-type call_options() :: #{kwargs => map(), timeout => timeout(), return => value | ref}.
 
 %% Arguments are checked before anything is sent, so a bad one is an error
 %% in the caller (function_clause or badarg) and Python runs nothing.
@@ -70,9 +77,29 @@ call(Module, Function, Args) ->
 call(Module, Function, Args, Kwargs) when is_list(Args), is_map(Kwargs) ->
     py_call:request(?PY_CALL, call_term(Module, Function, Args, Kwargs), default).
 
-%% @doc Like `call/4' with a timeout in milliseconds (or `infinity').
+%% @doc Like `call/4' with a timeout in milliseconds (or `infinity'); or
+%% erlang_python's `call(Ctx, Module, Function, Args, Opts)': Ctx is a
+%% context (py:context/0,1) or the atom `default', Opts may hold `kwargs',
+%% `timeout' and `return': `value' (the default) or `ref', which keeps the
+%% result in Python and returns a handle to it (`{ok, Handle}'), owned by
+%% the calling process (docs/guide/handles.md).
 -spec call(name(), name(), list(), map(), timeout()) ->
+          {ok, term()} | {error, error_reason()};
+          (context(), name(), name(), list(), call_options()) ->
           {ok, term()} | {error, error_reason()}.
+call(Ctx, Module, Function, Args, Opts) when is_list(Args), is_map(Opts) ->
+    Kwargs = maps:get(kwargs, Opts, #{}),
+    Timeout = maps:get(timeout, Opts, default),
+    Return = maps:get(return, Opts, value),
+    true = is_map(Kwargs) andalso (Timeout =:= default orelse ?is_timeout(Timeout))
+        andalso (Return =:= value orelse Return =:= ref)
+        orelse error(badarg, [Ctx, Module, Function, Args, Opts]),
+    Term = call_term(Module, Function, Args, Kwargs),
+    case py_refs:resolve_target(Ctx) of
+        {ok, Target} when Return =:= ref -> py_refs:make(Target, Term, Timeout);
+        {ok, {Port, _}} -> py_call:request_on(Port, ?PY_CALL, Term, Timeout);
+        {error, _} = Error -> Error
+    end;
 call(Module, Function, Args, Kwargs, Timeout)
   when is_list(Args), is_map(Kwargs), ?is_timeout(Timeout) ->
     py_call:request(?PY_CALL, call_term(Module, Function, Args, Kwargs), Timeout).
@@ -317,6 +344,45 @@ async_gather(Calls) ->
 async_gather(Calls, Timeout) when is_list(Calls), ?is_timeout(Timeout) ->
     py_async:parallel([parallel_term(C) || C <- Calls], Timeout).
 
+%% @doc `Handle.Method(*Args)' on the object a handle names (made with
+%% `call/5' and `#{return => ref}'): ``py:call_method(H, append, [4])''.
+-spec call_method(py_refs:handle(), name(), list()) -> {ok, term()} | {error, error_reason()}.
+call_method(Handle, Method, Args) ->
+    call_method(Handle, Method, Args, #{}).
+
+%% @doc `Handle.Method(*Args, **Kwargs)'. erlang_python's older form
+%% `call_method(Ctx, Handle, Method, Args)' is accepted too (a handle finds
+%% its own port, so Ctx is not needed).
+-spec call_method(py_refs:handle(), name(), list(), map()) -> {ok, term()} | {error, error_reason()};
+                 (context(), py_refs:handle(), name(), list()) -> {ok, term()} | {error, error_reason()}.
+call_method(Handle, Method, Args, Kwargs) when is_list(Args), is_map(Kwargs) ->
+    on_handle(Handle, <<"erlang._handles">>, <<"call_method">>, [Handle, text(Method) | Args], Kwargs);
+call_method(_Ctx, Handle, Method, Args) when is_list(Args) ->
+    call_method(Handle, Method, Args, #{}).
+
+%% @doc The attribute Name of a handle's object, as a term.
+-spec getattr(py_refs:handle(), name()) -> {ok, term()} | {error, error_reason()}.
+getattr(Handle, Name) ->
+    on_handle(Handle, <<"builtins">>, <<"getattr">>, [Handle, text(Name)], #{}).
+
+%% @doc A handle's object converted into a term (the handle stays valid).
+-spec to_term(py_refs:handle()) -> {ok, term()} | {error, error_reason()}.
+to_term(Handle) ->
+    on_handle(Handle, <<"erlang._handles">>, <<"value">>, [Handle], #{}).
+
+%% @doc Whether Term is a handle made by `call/5' with `#{return => ref}'.
+-spec is_ref(term()) -> boolean().
+is_ref(Term) ->
+    py_refs:is_ref(Term).
+
+%% @doc Frees a handle's object in Python now, rather than when its owner
+%% exits; `ok' for a handle released already, `{error, stale_ref}' for one
+%% whose Python process has restarted (its object went with it).
+-spec release(py_refs:handle()) -> ok | {error, error_reason()}.
+release(Handle) ->
+    is_ref(Handle) orelse error(badarg, [Handle]),
+    py_refs:release(Handle).
+
 %% @doc Evaluates one Python expression in the `__main__' namespace.
 -spec eval(code()) -> {ok, term()} | {error, error_reason()}.
 eval(Code) ->
@@ -363,7 +429,8 @@ unregister_function(Name) ->
 %% (the README lists every key). Every key is an atom.
 -spec stats() -> #{atom() => term()}.
 stats() ->
-    Local = try py_coordinator:stats() catch exit:_ -> #{running => false} end,
+    Local0 = try py_coordinator:stats() catch exit:_ -> #{running => false} end,
+    Local = Local0#{handles => py_refs:count()},
     case py_call:request(?PY_STATS, {}, default) of
         {ok, Port} ->
             %% The port's keys are names in our own port program, never
@@ -421,6 +488,15 @@ check_keywords(Kwargs) ->
     case lists:all(fun(K) -> is_atom(K) orelse is_binary(K) end, maps:keys(Kwargs)) of
         true -> ok;
         false -> error(badarg, [Kwargs])
+    end.
+
+%% A call on the port a handle lives in; not a handle is badarg.
+on_handle(Handle, Module, Function, Args, Kwargs) ->
+    is_ref(Handle) orelse error(badarg, [Handle]),
+    case py_refs:check(Handle) of
+        {ok, Port} -> py_call:request_on(Port, ?PY_CALL, call_term(Module, Function, Args, Kwargs),
+                                         default);
+        {error, _} = Error -> Error
     end.
 
 eval_request(Code, Locals, Timeout) when is_map(Locals) ->

@@ -22,7 +22,7 @@
 
 -include("py_protocol.hrl").
 
--export([request/3, post/3, await/3, cancel/2, abandon/3, default_timeout/0,
+-export([request/3, request_on/4, post/3, await/3, cancel/2, abandon/3, default_timeout/0,
          last_traceback/0]).
 
 -define(TRACEBACK_KEY, '$py_last_traceback').
@@ -41,14 +41,17 @@
 %% of a small call).
 -spec request(0..255, term(), timeout() | default) -> {ok, term()} | {error, py:error_reason()}.
 request(Kind, Term, Timeout) ->
-    case post(Kind, Term, Timeout) of
-        {posted, Ref, Pending, T} ->
-            case await(Ref, Pending, T) of
-                timeout -> timed_out(Ref, Pending);
-                Result -> Result
-            end;
-        {error, _} = Error ->
-            Error
+    wait(post(Kind, Term, Timeout)).
+
+%% @doc `request/3' on the given port rather than the routed one. A port
+%% that has gone (its coordinator died since the record was read) is
+%% `{error, port_closed}': nothing is retried on another port.
+-spec request_on(#py_port{}, 0..255, term(), timeout() | default) ->
+          {ok, term()} | {error, py:error_reason()}.
+request_on(P = #py_port{call_timeout = Default}, Kind, Term, Timeout) ->
+    case send_request(P, Kind, Term, timeout(Timeout, Default)) of
+        gone -> {error, port_closed};
+        Posted -> wait(Posted)
     end.
 
 %% @doc Writes request Kind to the port without waiting for its answer,
@@ -58,7 +61,13 @@ request(Kind, Term, Timeout) ->
 post(Kind, Term, Timeout) ->
     case persistent_term:get(?PY_PORT_KEY, undefined) of
         #py_port{call_timeout = Default} = P ->
-            send_request(P, Kind, Term, timeout(Timeout, Default));
+            case send_request(P, Kind, Term, timeout(Timeout, Default)) of
+                %% The coordinator died after we read #py_port{} (its table
+                %% went with it, and it unpublished the port first): wait
+                %% for the restart like any new call.
+                gone -> post(Kind, Term, Timeout);
+                Posted -> Posted
+            end;
         undefined ->
             %% Not started, or the port is restarting: wait for it, bounded
             %% by the call's own timeout.
@@ -119,6 +128,14 @@ last_traceback() ->
 
 %% Internal.
 
+wait({posted, Ref, Pending, T}) ->
+    case await(Ref, Pending, T) of
+        timeout -> timed_out(Ref, Pending);
+        Result -> Result
+    end;
+wait({error, _} = Error) ->
+    Error.
+
 timeout(default, Default) -> Default;
 timeout(Timeout, _) -> Timeout.
 
@@ -133,10 +150,7 @@ send_request(#py_port{port = Port, pending = Pending, max_frame = Max,
         true ->
             case ets:info(Pending, size) of
                 undefined ->
-                    %% The coordinator died after we read #py_port{} (its
-                    %% table went with it, and it unpublished the port
-                    %% first): wait for the restart like any new call.
-                    post(Kind, Term, Timeout);
+                    gone;
                 N when N >= MaxPending ->
                     {error, overloaded};
                 _ ->

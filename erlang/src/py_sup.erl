@@ -1,4 +1,4 @@
-%% @doc Top supervisor: the function registry, then the coordinator and its port.
+%% @doc Top supervisor: the function registry, streams, the coordinator and its port, handles.
 %%
 %% rest_for_one: a port crash restarts only the coordinator (and so the
 %% port); registered functions live in the registry and survive it.
@@ -24,5 +24,8 @@ init([]) ->
                 #{id => py_stream, start => {py_stream, start_link, []}},
                 #{id => py_coordinator, start => {py_coordinator, start_link, []},
                   %% Room for in-flight calls to finish (stop_grace), then the port to exit.
-                  shutdown => StopGrace + 2000}],
+                  shutdown => StopGrace + 2000},
+                %% After the coordinator: a new port restarts it, and the
+                %% handles of the old port are gone with their objects.
+                #{id => py_refs, start => {py_refs, start_link, []}}],
     {ok, {Flags, Children}}.

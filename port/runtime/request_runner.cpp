@@ -1,13 +1,16 @@
-// The dispatcher: runs each request from Erlang (call, eval, exec, stats, log_level), replies.
+// The dispatcher: runs each request from Erlang (call, eval, exec, stats, log_level,
+// call_ref, release), replies.
 #include "runtime/request_runner.hpp"
 
 #include "runtime/cancellation.hpp"
 #include "runtime/channel.hpp"
 #include "python/code_cache.hpp"
+#include "python/handle_table.hpp"
 #include "runtime/executor_pool.hpp"
 #include "runtime/log_bridge.hpp"
 #include "python/module_lookup.hpp"
 #include "runtime/port_runtime.hpp"
+#include "wire/diagnostics.hpp"
 #include "terms/term_codec.hpp"
 
 #include <algorithm>
@@ -160,6 +163,29 @@ py::object run_call(const frame &request) {
     return call_result(PyObject_VectorcallDict(function.ptr(), req.args(), req.argc(), kw));
 }
 
+// Requires the GIL. {Module, Function, Args, Kwargs, Key}: the call's result
+// is kept in the handle table under Key and the reply is {ok, none}. A
+// coroutine is kept as it is (not run on the event loop).
+py::object run_call_ref(const frame &request) {
+    std::size_t depth = runtime().config.max_depth + envelope_depth;
+    std::string key = call_ref_key(request.body(), request.body_size, depth);
+    py::tuple req(decode_term(request.body(), request.body_size, depth));
+    py::tuple call(4);
+    for (std::size_t i = 0; i < 4; ++i) {
+        call[i] = req[i];
+    }
+    handle_table::instance().store(key, run_call(call));
+    return py::none();
+}
+
+// Requires the GIL. [Key, ...]: the objects of these handles are dropped
+// (their finalisers may run here).
+void run_release(const frame &request) {
+    for (const std::string &key : handle_keys(request.body(), request.body_size)) {
+        handle_table::instance().release(key);
+    }
+}
+
 // Requires the GIL. Code is compiled as one expression against __main__.
 py::object run_eval(const py::tuple &req) {
     if (req.size() != 2) {
@@ -207,6 +233,8 @@ py::object run_stats() {
         d["threads_peak"] = c.peak_threads;
         d["requests_queued"] = c.queued;
     }
+    d["handles"] = handle_table::instance().size();
+    d["handles_released_early"] = handle_table::instance().early_releases();
     d["log_records_sent"] = runtime().logging.sent.load();
     d["log_records_dropped"] = runtime().logging.dropped.load();
     return std::move(d);
@@ -226,6 +254,9 @@ py::object run_log_level(const py::object &level) {
 py::object execute(const frame &request) {
     if (request.header.kind == frame_kind::call) {
         return run_call(request);
+    }
+    if (request.header.kind == frame_kind::call_ref) {
+        return run_call_ref(request);
     }
     py::object body = decode_term(request.body(), request.body_size,
                                   runtime().config.max_depth + envelope_depth);
@@ -286,6 +317,18 @@ void reply_cancelled(const frame_header &request, frame_writer &out) {
 }
 
 void run_request(const frame &request, frame_writer &out) {
+    if (request.header.kind == frame_kind::release) {
+        // Not answered: py_refs sends it and waits for nothing.
+        gil_hold gil;
+        try {
+            run_release(request);
+        } catch (py::error_already_set &e) {
+            e.discard_as_unraisable("releasing erlang_python handles");
+        } catch (const std::exception &e) {
+            diag("release: %s", e.what());
+        }
+        return;
+    }
     reply_buffer buffer({frame_kind::reply, request.header.channel, request.header.ref});
     term_buffer &reply = *buffer;
     {

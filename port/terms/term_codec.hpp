@@ -9,6 +9,7 @@
 #include <pybind11/pybind11.h>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace erlang_python {
 
@@ -65,6 +66,13 @@ private:
 // into out, without building the envelope tuple, the argument list, an
 // empty keyword dict or the names (see call_request). Throws as decode_term.
 void decode_call(const char *data, std::size_t size, std::size_t max_depth, call_request &out);
+
+// A handle's key is the ETF encoding of its Erlang reference (handle_table.hpp).
+// The key of a call_ref request {Module, Function, Args, Kwargs, Key}, and
+// the keys of a release request [Key, ...]; both check the whole body first
+// and throw term_error for another shape. No Python is involved.
+std::string call_ref_key(const char *data, std::size_t size, std::size_t max_depth);
+std::vector<std::string> handle_keys(const char *data, std::size_t size);
 
 // The atom Python's None is sent as: "none" (the default), "nil" or
 // "undefined" (checked by the caller). Set once at start, before any

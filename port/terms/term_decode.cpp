@@ -2,6 +2,7 @@
 #include "terms/term_codec.hpp"
 
 #include "terms/binary_decode.hpp"
+#include "python/handle_table.hpp"
 #include "python/module_lookup.hpp"
 #include "python/python_types.hpp"
 #include "terms/stack_guard.hpp"
@@ -15,6 +16,11 @@
 
 namespace erlang_python {
 namespace {
+
+bool is_reference_tag(unsigned char tag) {
+    return tag == ERL_NEWER_REFERENCE_EXT || tag == ERL_NEW_REFERENCE_EXT
+           || tag == ERL_REFERENCE_EXT;
+}
 
 // ---- ETF -> Python -------------------------------------------------------
 
@@ -75,6 +81,9 @@ public:
                 ei_decode_tuple_header(buf_, &index_, &arity);
                 if (arity == 2 && forced_bytes()) {
                     return bytes_tuple();
+                }
+                if (arity >= 2 && handle_tagged()) {
+                    return handle(arity);
                 }
                 py::tuple t(arity);
                 for (int i = 0; i < arity; ++i) {
@@ -325,6 +334,50 @@ private:
         return new_bytes(reinterpret_cast<const char *>(p + 5), size);
     }
 
+    // {'$py_ref', Key, ...} (a handle, py_refs.erl): the tuple header is
+    // read; is it followed by that atom and a reference?
+    bool handle_tagged() const {
+        auto p = reinterpret_cast<const unsigned char *>(buf_ + index_);
+        static const char tag[] = "$py_ref";
+        std::size_t len = 0;
+        std::size_t head = 0;
+        switch (p[0]) {
+            case ERL_SMALL_ATOM_EXT:
+            case ERL_SMALL_ATOM_UTF8_EXT:
+                len = p[1];
+                head = 2;
+                break;
+            case ERL_ATOM_EXT:
+            case ERL_ATOM_UTF8_EXT:
+                len = (std::size_t(p[1]) << 8) | p[2];
+                head = 3;
+                break;
+            default:
+                return false;
+        }
+        return len == sizeof tag - 1 && std::memcmp(p + head, tag, len) == 0
+               && is_reference_tag(p[head + len]);
+    }
+
+    // The object the handle's Key names in this port's table (the rest of
+    // the tuple only routes the handle in Erlang).
+    py::object handle(int arity) {
+        ei_skip_term(buf_, &index_); // the tag, checked by handle_tagged()
+        int start = index_;
+        ei_skip_term(buf_, &index_);
+        py::object obj = handle_table::instance().find(buf_ + start, std::size_t(index_ - start));
+        for (int i = 2; i < arity; ++i) {
+            ei_skip_term(buf_, &index_);
+        }
+        if (!obj) {
+            PyErr_SetString(PyExc_ReferenceError,
+                            "an erlang_python handle that this Python process does not hold "
+                            "(released, made by an earlier Python process, or of another node)");
+            throw py::error_already_set();
+        }
+        return obj;
+    }
+
     // Keys Python cannot hash (lists, maps) are frozen (erlang.FrozenList,
     // FrozenDict) only when PyDict_SetItem refuses them: no cost for the
     // usual atom, binary or integer keys. Two keys that are equal in Python
@@ -393,6 +446,47 @@ py::object decode_term(const char *data, std::size_t size, std::size_t max_depth
     decoder d(data);
     d.skip_version();
     return d.term();
+}
+
+std::string call_ref_key(const char *data, std::size_t size, std::size_t max_depth) {
+    check(data, size, max_depth);
+    int index = 1;
+    int arity = 0;
+    if (ei_decode_tuple_header(data, &index, &arity) != 0 || arity != 5) {
+        throw term_error("call_ref request must be {Module, Function, Args, Kwargs, Key}");
+    }
+    for (int i = 0; i < 4; ++i) {
+        ei_skip_term(data, &index);
+    }
+    int start = index;
+    if (!is_reference_tag(static_cast<unsigned char>(data[index]))) {
+        throw term_error("the Key of a call_ref request must be a reference");
+    }
+    ei_skip_term(data, &index);
+    return std::string(data + start, std::size_t(index - start));
+}
+
+std::vector<std::string> handle_keys(const char *data, std::size_t size) {
+    check(data, size, 4);
+    int index = 1;
+    int arity = 0;
+    std::vector<std::string> keys;
+    if (static_cast<unsigned char>(data[index]) == ERL_NIL_EXT) {
+        return keys;
+    }
+    if (ei_decode_list_header(data, &index, &arity) != 0) {
+        throw term_error("release request must be a list of references");
+    }
+    keys.reserve(std::size_t(arity));
+    for (int i = 0; i < arity; ++i) {
+        int start = index;
+        if (!is_reference_tag(static_cast<unsigned char>(data[index]))) {
+            throw term_error("release request must be a list of references");
+        }
+        ei_skip_term(data, &index);
+        keys.emplace_back(data + start, std::size_t(index - start));
+    }
+    return keys;
 }
 
 void call_request::reserve(std::size_t n) {

@@ -16,6 +16,9 @@
 //   stats   {}                                 reply    {ok, #{...}}
 //   cancel  {}  (interrupt request Ref, on any channel)
 //   log_level Level                            reply    {ok, none}
+//   call_ref {Module, Function, Args, Kwargs,  reply    {ok, none} | {error, ErrorInfo}
+//             Key}  (the result is kept under Key, a reference, in the handle table)
+//   release [Key, ...]  (no answer: the handles' objects are dropped)
 //                                              hello    {Version, PythonVersion, OsPid}
 //                                              callback {Name, Args}          (channel N)
 //   result  {ok, Value} | {error, {Class,       <- answers a callback on channel N, same Ref;
@@ -61,6 +64,8 @@ enum class frame_kind : std::uint8_t {
     cancel = 5,
     stats = 6,
     log_level = 7,
+    call_ref = 8,
+    release = 9,
     // port -> Erlang
     hello = 64,
     reply = 65,
