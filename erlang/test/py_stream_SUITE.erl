@@ -11,6 +11,7 @@
          async_generators_stream_too/1,
          a_generator_error_ends_the_stream/1,
          window_keeps_the_mailbox_small_and_the_generator_waits/1,
+         window_keeps_the_port_memory_flat_over_a_long_stream/1,
          cancel_closes_the_generator/1,
          owner_death_closes_the_generator/1,
          another_owner_gets_the_messages/1]).
@@ -24,6 +25,7 @@ all() ->
      async_generators_stream_too,
      a_generator_error_ends_the_stream,
      window_keeps_the_mailbox_small_and_the_generator_waits,
+     window_keeps_the_port_memory_flat_over_a_long_stream,
      cancel_closes_the_generator,
      owner_death_closes_the_generator,
      another_owner_gets_the_messages].
@@ -83,6 +85,34 @@ window_keeps_the_mailbox_small_and_the_generator_waits(_Config) ->
     ok = py:stream_cancel(Ref),
     wait_closed().
 
+%% A 1,000,000-item generator, window 4, a consumer that acks one item
+%% every 10 ms, for 12 s: about 1,000 items are consumed (not the whole
+%% million, which would take hours at that pace); what is checked is that
+%% nothing piles up meanwhile. The owner's mailbox never holds more than
+%% the window, and the port's RSS (VmRSS, sampled once a second from the
+%% first second on) grows by less than 8 MiB: a generator run ahead of the
+%% window would put the rest of the million in the port's or the owner's
+%% memory.
+window_keeps_the_port_memory_flat_over_a_long_stream(_Config) ->
+    #{os_pid := OsPid} = py:stats(),
+    {ok, Ref} = py:stream_start(?FIX, numbers, [1000000], #{window => 4}),
+    Start = erlang:monotonic_time(millisecond),
+    {Consumed, MaxInMailbox, Samples} = consume_for(Ref, OsPid, Start + 12000, Start + 1000,
+                                                    {0, 0, []}),
+    {ok, {Produced, false}} = py:call(?FIX, produced, []),
+    ok = py:stream_cancel(Ref),
+    wait_closed(),
+    [First | _] = Rss = lists:reverse(Samples),
+    Growth = lists:max(Rss) - First,
+    ct:pal("~b items consumed in 12 s (window 4, an ack every 10 ms); the generator "
+           "produced ~b; at most ~b stream messages in the mailbox; port VmRSS "
+           "samples (KiB, one a second from 1 s): ~w, growth ~b KiB",
+           [Consumed, Produced, MaxInMailbox, Rss, Growth]),
+    true = length(Rss) >= 10,
+    true = MaxInMailbox =< 4,
+    true = Produced =< Consumed + 4 + 1,
+    true = Growth < 8 * 1024.
+
 cancel_closes_the_generator(_Config) ->
     {ok, Ref} = py:stream_start(?FIX, numbers, [1000000], #{window => 2}),
     receive {py_stream, Ref, {data, 0}} -> ok after 5000 -> ct:fail(no_item) end,
@@ -141,6 +171,32 @@ consume_slowly(Ref, N, Max) ->
     receive {py_stream, Ref, {data, _}} -> ok after 5000 -> ct:fail(stalled) end,
     ok = py:stream_ack(Ref),
     consume_slowly(Ref, N - 1, max(Max, Queued)).
+
+%% Takes items until End, sleeping 10 ms before each ack; counts them, the
+%% most stream messages in the mailbox (the one just taken included), and
+%% samples the port's VmRSS once a second from NextSample on.
+consume_for(Ref, OsPid, End, NextSample, {N, Max, Samples} = Acc) ->
+    Now = erlang:monotonic_time(millisecond),
+    if
+        Now >= End ->
+            Acc;
+        Now >= NextSample ->
+            consume_for(Ref, OsPid, End, NextSample + 1000,
+                        {N, Max, [vm_rss_kib(OsPid) | Samples]});
+        true ->
+            receive {py_stream, Ref, {data, _}} -> ok after 5000 -> ct:fail(stalled) end,
+            InMailbox = 1 + length([M || {py_stream, R, _} = M
+                                             <- element(2, process_info(self(), messages)),
+                                         R =:= Ref]),
+            timer:sleep(10),
+            ok = py:stream_ack(Ref),
+            consume_for(Ref, OsPid, End, NextSample, {N + 1, max(Max, InMailbox), Samples})
+    end.
+
+vm_rss_kib(OsPid) ->
+    {ok, Status} = file:read_file("/proc/" ++ integer_to_list(OsPid) ++ "/status"),
+    {match, [Kib]} = re:run(Status, <<"VmRSS:\\s+(\\d+) kB">>, [{capture, all_but_first, binary}]),
+    binary_to_integer(Kib).
 
 wait_closed() ->
     py_test_helper:wait_until(generator_closed,
