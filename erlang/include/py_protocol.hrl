@@ -23,7 +23,7 @@
 -define(PY_STATS, 6).     % {}
 -define(PY_LOG_LEVEL, 7). % Level: the OTP primary level (atom); reply {ok, none}
 -define(PY_CALL_REF, 8).  % {Module, Function, Args, Kwargs, Key}: keep the result under Key
--define(PY_RELEASE, 9).   % [Key, ...]: drop these handles' objects; no answer
+-define(PY_RELEASE, 9).   % [Key, ...] | all: drop these handles' objects; no answer
 
 %% port -> Erlang
 -define(PY_HELLO, 64).    % {Version, PythonVersion, OsPid}

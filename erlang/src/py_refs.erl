@@ -21,7 +21,9 @@
 %% </ol>
 %% This server is started after the coordinator under the same
 %% `rest_for_one' supervisor: a new port restarts it, and every handle of
-%% the old port is stale (`{error, stale_ref}'), checked by incarnation.
+%% the old port is stale (`{error, stale_ref}'), checked by incarnation. If
+%% this server alone restarts, it tells the port to drop every object, and
+%% handles naming the dead server are stale too.
 -module(py_refs).
 -behaviour(gen_server).
 
@@ -42,6 +44,9 @@
 -type target() :: {#py_port{}, pid()}.
 -export_type([handle/0, target/0]).
 
+%% The incarnation of the port the last started server served.
+-define(SERVED_KEY, {?MODULE, served}).
+
 -record(state, {
     port :: #py_port{},
     keys = #{} :: #{reference() => pid()},                           % key -> owner
@@ -60,15 +65,7 @@ start_link() ->
 %% Timeout (`default' is the application's call_timeout).
 -spec resolve_target(default) -> {ok, target()} | {error, py:error_reason()}.
 resolve_target(default) ->
-    case {persistent_term:get(?PY_PORT_KEY, undefined), whereis(?MODULE)} of
-        {#py_port{} = P, Server} when is_pid(Server) ->
-            {ok, {P, Server}};
-        _ ->
-            case py_coordinator:await_ready(py_call:default_timeout()) of
-                {ok, _} -> resolve_started();
-                {error, _} = Error -> Error
-            end
-    end.
+    resolve_default(erlang:monotonic_time(millisecond) + py_call:default_timeout()).
 
 %% @doc Calls `{Module, Function, Args, Kwargs}' on Target and keeps the
 %% result in Python: a handle owned by the calling process.
@@ -96,8 +93,8 @@ make({P = #py_port{incarnation = Incarnation}, Server}, {M, F, A, Kw}, Timeout) 
 -spec check(term()) -> {ok, #py_port{}} | {error, stale_ref | {foreign_ref, node()} | not_a_ref}.
 check(#'$py_ref'{key = Key}) when node(Key) =/= node() ->
     {error, {foreign_ref, node(Key)}};
-check(#'$py_ref'{incarnation = Incarnation, port = P}) ->
-    case live(P, Incarnation) of
+check(#'$py_ref'{incarnation = Incarnation, port = P, server = Server}) ->
+    case live(P, Incarnation) andalso is_process_alive(Server) of
         true -> {ok, P};
         false -> {error, stale_ref}
     end;
@@ -130,7 +127,17 @@ count() ->
 -spec init([]) -> {ok, #state{}}.
 init([]) ->
     %% Started after the coordinator, which published its port first.
-    {ok, #state{port = persistent_term:get(?PY_PORT_KEY)}}.
+    P = #py_port{incarnation = Incarnation} = persistent_term:get(?PY_PORT_KEY),
+    case persistent_term:get(?SERVED_KEY, undefined) of
+        Incarnation ->
+            %% This server restarted on its own (it crashed) while the port
+            %% lived on: nobody tracks the objects the port keeps, and the
+            %% handles naming the dead server are stale; drop them all.
+            write(P, all);
+        _ ->
+            persistent_term:put(?SERVED_KEY, Incarnation)
+    end,
+    {ok, #state{port = P}}.
 
 -spec handle_call(term(), gen_server:from(), #state{}) -> {reply, term(), #state{}}.
 handle_call({release, Key}, _From, S) ->
@@ -169,10 +176,23 @@ handle_info(_Other, S) ->
 
 %% Internal.
 
-resolve_started() ->
+%% The port is published by the coordinator's init, and this server starts
+%% after it: between the two (a restart), wait a little, within the timeout.
+resolve_default(Deadline) ->
     case {persistent_term:get(?PY_PORT_KEY, undefined), whereis(?MODULE)} of
-        {#py_port{} = P, Server} when is_pid(Server) -> {ok, {P, Server}};
-        _ -> {error, not_started}
+        {#py_port{} = P, Server} when is_pid(Server) ->
+            {ok, {P, Server}};
+        _ ->
+            Left = Deadline - erlang:monotonic_time(millisecond),
+            case py_coordinator:await_ready(max(0, Left)) of
+                {ok, _} when Left > 0 ->
+                    timer:sleep(5),
+                    resolve_default(Deadline);
+                {ok, _} ->
+                    {error, timeout};
+                {error, _} = Error ->
+                    Error
+            end
     end.
 
 %% Whether the port a handle was made on is still the one its coordinator
@@ -210,7 +230,11 @@ forget(Key, S = #state{keys = Keys, owners = Owners}) ->
 %% One frame for all the keys; a closed port has freed them already.
 free([], S) ->
     S;
-free(Keys, S = #state{port = #py_port{port = Port}}) ->
-    Frame = py_protocol:frame(?PY_RELEASE, ?PY_ANY_CHANNEL, erlang:unique_integer([positive]), Keys),
-    try erlang:port_command(Port, Frame) catch error:badarg -> ok end,
+free(Keys, S = #state{port = P}) ->
+    write(P, Keys),
     S.
+
+write(#py_port{port = Port}, Body) ->
+    Frame = py_protocol:frame(?PY_RELEASE, ?PY_ANY_CHANNEL, erlang:unique_integer([positive]), Body),
+    try erlang:port_command(Port, Frame) catch error:badarg -> ok end,
+    ok.

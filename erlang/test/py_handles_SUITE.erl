@@ -13,6 +13,7 @@
          owner_death_frees_its_handles/1,
          owner_killed_mid_call_leaks_nothing/1,
          a_handle_after_a_port_restart_is_stale/1,
+         a_restarted_py_refs_drops_every_object/1,
          bad_and_foreign_handles_are_clear_errors/1,
          options_of_call_5/1]).
 
@@ -27,6 +28,7 @@ all() ->
      owner_killed_mid_call_leaks_nothing,
      bad_and_foreign_handles_are_clear_errors,
      options_of_call_5,
+     a_restarted_py_refs_drops_every_object,
      %% Last: it restarts the port.
      a_handle_after_a_port_restart_is_stale].
 
@@ -155,6 +157,28 @@ a_handle_after_a_port_restart_is_stale(_Config) ->
     {ok, H2} = py:call(default, ?FIX, tracked, [<<"new_port">>], #{return => ref}),
     {ok, <<"new_port">>} = py:getattr(H2, name),
     {1, 1} = live_handles_settled(1),
+    ok = py:release(H2).
+
+%% py_refs alone crashes while the port lives on: nobody tracks the
+%% objects any more, so they are all dropped and the old handles are stale.
+a_restarted_py_refs_drops_every_object(_Config) ->
+    {ok, H} = py:call(default, ?FIX, tracked, [<<"orphan">>], #{return => ref}),
+    #{os_pid := OsPid} = py:stats(),
+    Old = whereis(py_refs),
+    exit(Old, kill),
+    py_test_helper:wait_until(py_refs_restarted, fun() ->
+        case whereis(py_refs) of
+            New when is_pid(New), New =/= Old -> {true, New};
+            Other -> {false, Other}
+        end
+    end, 10000),
+    wait_finalised(<<"orphan">>),
+    {0, 0} = live_handles_settled(0),
+    #{os_pid := OsPid} = py:stats(), % the same Python process
+    {error, stale_ref} = py:getattr(H, name),
+    {error, stale_ref} = py:release(H),
+    {ok, H2} = py:call(default, ?FIX, tracked, [<<"after_refs">>], #{return => ref}),
+    {ok, <<"after_refs">>} = py:getattr(H2, name),
     ok = py:release(H2).
 
 bad_and_foreign_handles_are_clear_errors(_Config) ->

@@ -49,4 +49,11 @@ void handle_table::release(const std::string &key) {
     }
 }
 
+// Requires the GIL; may run Python code, after the table is empty.
+void handle_table::clear() {
+    std::unordered_map<std::string, py::object> dropped;
+    dropped.swap(objects_);
+    // `dropped` goes here, its entries no longer in the table
+}
+
 } // namespace erlang_python

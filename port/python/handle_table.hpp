@@ -36,6 +36,9 @@ public:
     // remembered, the oldest forgotten first).
     void release(const std::string &key);
 
+    // Drops every object (Erlang lost track of them: its py_refs restarted).
+    void clear();
+
     std::size_t size() const { return objects_.size(); }
     std::size_t early_releases() const { return early_.size(); }
 

@@ -178,9 +178,13 @@ py::object run_call_ref(const frame &request) {
     return py::none();
 }
 
-// Requires the GIL. [Key, ...]: the objects of these handles are dropped
-// (their finalisers may run here).
+// Requires the GIL. [Key, ...], or `all`: the objects of these handles are
+// dropped (their finalisers may run here).
 void run_release(const frame &request) {
+    if (is_release_all(request.body(), request.body_size)) {
+        handle_table::instance().clear();
+        return;
+    }
     for (const std::string &key : handle_keys(request.body(), request.body_size)) {
         handle_table::instance().release(key);
     }

@@ -73,6 +73,8 @@ void decode_call(const char *data, std::size_t size, std::size_t max_depth, call
 // and throw term_error for another shape. No Python is involved.
 std::string call_ref_key(const char *data, std::size_t size, std::size_t max_depth);
 std::vector<std::string> handle_keys(const char *data, std::size_t size);
+// Whether a release request's body is the atom `all` (every handle).
+bool is_release_all(const char *data, std::size_t size);
 
 // The atom Python's None is sent as: "none" (the default), "nil" or
 // "undefined" (checked by the caller). Set once at start, before any

@@ -466,6 +466,13 @@ std::string call_ref_key(const char *data, std::size_t size, std::size_t max_dep
     return std::string(data + start, std::size_t(index - start));
 }
 
+bool is_release_all(const char *data, std::size_t size) {
+    check(data, size, 4);
+    int index = 1;
+    char name[MAXATOMLEN_UTF8];
+    return ei_decode_atom(data, &index, name) == 0 && std::strcmp(name, "all") == 0;
+}
+
 std::vector<std::string> handle_keys(const char *data, std::size_t size) {
     check(data, size, 4);
     int index = 1;

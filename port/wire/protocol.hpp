@@ -18,7 +18,7 @@
 //   log_level Level                            reply    {ok, none}
 //   call_ref {Module, Function, Args, Kwargs,  reply    {ok, none} | {error, ErrorInfo}
 //             Key}  (the result is kept under Key, a reference, in the handle table)
-//   release [Key, ...]  (no answer: the handles' objects are dropped)
+//   release [Key, ...] | all  (no answer: the handles' objects are dropped)
 //                                              hello    {Version, PythonVersion, OsPid}
 //                                              callback {Name, Args}          (channel N)
 //   result  {ok, Value} | {error, {Class,       <- answers a callback on channel N, same Ref;

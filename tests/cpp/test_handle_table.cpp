@@ -124,4 +124,17 @@ TEST_CASE("call_ref and release bodies give their keys", "[handles]") {
     REQUIRE(ei_x_encode_empty_list(bad.get()) == 0);
     std::string bad_body = bad.str();
     CHECK_THROWS_AS(handle_keys(bad_body.data(), bad_body.size()), term_error);
+    CHECK(!is_release_all(keys_body.data(), keys_body.size()));
+    etf_writer all;
+    REQUIRE(ei_x_encode_atom(all.get(), "all") == 0);
+    std::string all_body = all.str();
+    CHECK(is_release_all(all_body.data(), all_body.size()));
+}
+
+TEST_CASE("clearing the handle table drops every object", "[handles]") {
+    handle_table &table = handle_table::instance();
+    REQUIRE(table.store(ref_bytes(107), py::list()));
+    REQUIRE(table.store(ref_bytes(108), py::list()));
+    table.clear();
+    CHECK(table.size() == 0);
 }
