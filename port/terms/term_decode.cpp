@@ -305,7 +305,14 @@ private:
     // {bytes, Binary}: the tuple header is read; is it followed by the atom
     // `bytes` (any atom tag) and a BINARY_EXT?
     bool forced_bytes() const {
-        auto p = reinterpret_cast<const unsigned char *>(buf_ + index_);
+        std::size_t after = 0;
+        return atom_at(index_, "bytes", after) && byte(after) == ERL_BINARY_EXT;
+    }
+
+    // Whether the term at `at` is the atom `word` (any atom tag); `after` is
+    // then the offset of the next term.
+    bool atom_at(int at, const char *word, std::size_t &after) const {
+        auto p = reinterpret_cast<const unsigned char *>(buf_ + at);
         std::size_t len = 0;
         std::size_t head = 0;
         switch (p[0]) {
@@ -322,8 +329,14 @@ private:
             default:
                 return false;
         }
-        return len == 5 && std::memcmp(p + head, "bytes", 5) == 0 && p[head + 5] == ERL_BINARY_EXT;
+        if (len != std::strlen(word) || std::memcmp(p + head, word, len) != 0) {
+            return false;
+        }
+        after = std::size_t(at) + head + len;
+        return true;
     }
+
+    unsigned char byte(std::size_t at) const { return static_cast<unsigned char>(buf_[at]); }
 
     py::object bytes_tuple() {
         ei_skip_term(buf_, &index_); // the atom, checked by forced_bytes()
@@ -337,26 +350,8 @@ private:
     // {'$py_ref', Key, ...} (a handle, py_refs.erl): the tuple header is
     // read; is it followed by that atom and a reference?
     bool handle_tagged() const {
-        auto p = reinterpret_cast<const unsigned char *>(buf_ + index_);
-        static const char tag[] = "$py_ref";
-        std::size_t len = 0;
-        std::size_t head = 0;
-        switch (p[0]) {
-            case ERL_SMALL_ATOM_EXT:
-            case ERL_SMALL_ATOM_UTF8_EXT:
-                len = p[1];
-                head = 2;
-                break;
-            case ERL_ATOM_EXT:
-            case ERL_ATOM_UTF8_EXT:
-                len = (std::size_t(p[1]) << 8) | p[2];
-                head = 3;
-                break;
-            default:
-                return false;
-        }
-        return len == sizeof tag - 1 && std::memcmp(p + head, tag, len) == 0
-               && is_reference_tag(p[head + len]);
+        std::size_t after = 0;
+        return atom_at(index_, "$py_ref", after) && is_reference_tag(byte(after));
     }
 
     // The object the handle's Key names in this port's table (the rest of
