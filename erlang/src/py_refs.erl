@@ -61,8 +61,8 @@ start_link() ->
 
 %% @doc The port a call with context Ctx goes to, and the server of its
 %% handles. Ctx is a context (`py:context/0,1') or the atom `default'; this
-%% build has only the default port. Waits for a (re)starting port up to
-%% Timeout (`default' is the application's call_timeout).
+%% build has only the default port. Waits for a (re)starting port up to the
+%% application's call_timeout.
 -spec resolve_target(default) -> {ok, target()} | {error, py:error_reason()}.
 resolve_target(default) ->
     resolve_default(erlang:monotonic_time(millisecond) + py_call:default_timeout()).

@@ -184,10 +184,10 @@ bad_arguments_fail_in_the_caller_and_python_runs_nothing(_Config) ->
 %% One key type, and exactly the keys the README lists.
 stats_keys_are_the_documented_atoms(_Config) ->
     Stats = #{port := Port} = py:stats(),
-    [cancelled, cancelling, channels, handlers, in_flight_callbacks, late_replies,
+    [cancelled, cancelling, channels, handlers, handles, in_flight_callbacks, late_replies,
      os_pid, pending_calls, port, python_version] = lists:sort(maps:keys(Stats)),
-    [channels, channels_in_use, executor_threads, log_records_dropped, log_records_sent,
-     max_executor_threads, parked_reading_takeovers, requests_queued, threads_peak,
+    [channels, channels_in_use, executor_threads, handles, handles_released_early,
+     log_records_dropped, log_records_sent, max_executor_threads, parked_reading_takeovers, requests_queued, threads_peak,
      threads_running] = lists:sort(maps:keys(Port)).
 
 %% Elixir code wants nil back for None; the setting is checked at start.
