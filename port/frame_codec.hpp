@@ -41,10 +41,12 @@ parse_result parse_frame(const char *data, std::size_t size, std::size_t max_fra
 // True for the kinds Erlang may send to the port.
 bool is_inbound_kind(unsigned kind);
 
-// True for call, eval, exec, stats and log_level: frames that run Python and get a reply.
+// True for call, eval, exec, stats, log_level and drop_namespace: frames
+// that run Python and get a reply.
 inline bool is_request(frame_kind k) {
     return k == frame_kind::call || k == frame_kind::eval || k == frame_kind::exec
-           || k == frame_kind::stats || k == frame_kind::log_level;
+           || k == frame_kind::stats || k == frame_kind::log_level
+           || k == frame_kind::drop_namespace;
 }
 
 // Decodes the 13-byte header at p (after the length prefix). The caller has

@@ -19,6 +19,8 @@
 -module(py_registry).
 -behaviour(gen_server).
 
+-include("py_protocol.hrl").
+
 -export([start_link/0, register/2, unregister/1, lookup/1, functions/0,
          new_atom/1, new_atoms/0]).
 -export([init/1, handle_call/3, handle_cast/2]).
@@ -125,16 +127,26 @@ change_number() ->
 names() ->
     ets:select(?MODULE, [{{'$1', '_'}, [], ['$1']}]).
 
-%% Tells Python the new set. Without a running port there is nothing to
-%% tell: the coordinator sends the set when it starts one.
+%% Tells every running member of every pool the new set. Without a running
+%% port there is nothing to tell: a coordinator sends the set when it starts
+%% one. A handler process tells its own member on its thread's channel
+%% first (that thread is waiting for it).
 publish({Version, Names}) ->
-    case py:call(erlang, '_set_functions', [Version, Names]) of
-        {ok, _} ->
-            ok;
-        {error, not_started} ->
-            ok;
-        {error, Reason} ->
-            logger:warning("erlang_python: Python was not told of the registered functions: ~0p",
-                           [Reason]),
-            ok
-    end.
+    Request = {<<"erlang">>, <<"_set_functions">>, [Version, Names], #{}},
+    Ports = case get(?PY_HANDLER_KEY) of
+                {Own, _, _} -> [Own | [P || P <- py_pool:all_ports(),
+                                            P#py_port.port =/= Own#py_port.port]];
+                undefined -> py_pool:all_ports()
+            end,
+    lists:foreach(
+      fun(P) ->
+              case py_call:request_on(P, ?PY_CALL, Request, default) of
+                  {ok, _} ->
+                      ok;
+                  {error, port_closed} ->
+                      ok; % its restart sends the set
+                  {error, Reason} ->
+                      logger:warning("erlang_python: Python was not told of the registered "
+                                     "functions: ~0p", [Reason])
+              end
+      end, Ports).

@@ -1,7 +1,7 @@
-%% @doc Top supervisor: the function registry, then the coordinator and its port.
+%% @doc Top supervisor: the function registry, the stream registry, the pg scope, then the pools.
 %%
-%% rest_for_one: a port crash restarts only the coordinator (and so the
-%% port); registered functions live in the registry and survive it.
+%% rest_for_one: a port crash restarts only its member (`py_pool_sup');
+%% registered functions live in the registry and survive it.
 -module(py_sup).
 -behaviour(supervisor).
 
@@ -22,7 +22,10 @@ init([]) ->
                 %% Before the coordinator: a port restart does not restart it,
                 %% so it can tell stream owners that their port died.
                 #{id => py_stream, start => {py_stream, start_link, []}},
-                #{id => py_coordinator, start => {py_coordinator, start_link, []},
-                  %% Room for in-flight calls to finish (stop_grace), then the port to exit.
-                  shutdown => StopGrace + 2000}],
+                %% The pg scope pools' members join (py_dist).
+                #{id => pg, start => {pg, start_link, [py_dist:scope()]}},
+                #{id => py_pools_sup, start => {py_pools_sup, start_link, []},
+                  type => supervisor,
+                  %% Room for in-flight calls to finish (stop_grace), then the ports to exit.
+                  shutdown => StopGrace + 4000}],
     {ok, {Flags, Children}}.
