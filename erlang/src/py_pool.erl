@@ -21,7 +21,7 @@
 -export([port/1, port/2, route/1, member/2, members/1, member_key/2, pools/0, pool_size/1,
          settings/1, context/1, all_ports/0, await_member/3]).
 -export([start_pool/2, stop_pool/1, register_pool/2, unregister_pool/1, lookup_pool/2]).
--export([publish/3, unpublish/1]).
+-export([publish/3, unpublish/1, clear_routes/0]).
 
 -type pool() :: atom().
 -type target() :: pool() | #py_context{} | {pool(), node()}.
@@ -317,16 +317,27 @@ restarting_coordinator(Pool, Index) ->
             end
     end.
 
+%% Changes are made by py_registry, one at a time (two callers changing
+%% the map at once would lose one change).
 set_route(Key, Pool) ->
-    Routes = persistent_term:get(?ROUTES_KEY, #{}),
-    persistent_term:put(?ROUTES_KEY, Routes#{Key => Pool}).
+    py_registry:update(fun() -> change_routes(fun(Routes) -> Routes#{Key => Pool} end) end).
 
 del_route(Key) ->
+    py_registry:update(fun() -> change_routes(fun(Routes) -> maps:remove(Key, Routes) end) end).
+
+%% In py_registry: applies Change to the routes.
+change_routes(Change) ->
     Routes = persistent_term:get(?ROUTES_KEY, #{}),
-    case maps:is_key(Key, Routes) of
-        true -> persistent_term:put(?ROUTES_KEY, maps:remove(Key, Routes));
-        false -> ok
+    case Change(Routes) of
+        Routes -> ok;
+        New -> persistent_term:put(?ROUTES_KEY, New)
     end.
+
+%% @private When the application starts: no routes yet.
+-spec clear_routes() -> ok.
+clear_routes() ->
+    _ = persistent_term:erase(?ROUTES_KEY),
+    ok.
 
 text(A) when is_atom(A) -> atom_to_binary(A, utf8);
 text(B) when is_binary(B) -> B;

@@ -22,7 +22,7 @@
 -include("py_protocol.hrl").
 
 -export([start_link/0, register/2, unregister/1, lookup/1, functions/0,
-         new_atom/1, new_atoms/0]).
+         new_atom/1, new_atoms/0, update/1]).
 -export([init/1, handle_call/3, handle_cast/2]).
 
 -type entry() :: fun((list()) -> term()) | {module(), atom()}.
@@ -68,6 +68,12 @@ new_atom(Name) when is_binary(Name) ->
         error:badarg -> gen_server:call(?MODULE, {new_atom, Name})
     end.
 
+%% @doc Runs Fun in this process, one such update at a time (py_pool's
+%% routes: a read-modify-write of a persistent_term).
+-spec update(fun(() -> ok)) -> ok.
+update(Fun) ->
+    gen_server:call(?MODULE, {update, Fun}).
+
 %% @doc How many atoms `new_atom/1' created since the application started.
 -spec new_atoms() -> non_neg_integer().
 new_atoms() ->
@@ -78,6 +84,8 @@ new_atoms() ->
 -spec init([]) -> {ok, #{new_atoms := non_neg_integer(), version := integer()}}.
 init([]) ->
     _ = ets:new(?MODULE, [named_table, protected, set, {read_concurrency, true}]),
+    %% Pool routes (py:register_pool/2) live as long as the registrations.
+    ok = py_pool:clear_routes(),
     {ok, #{new_atoms => 0, version => change_number()}}.
 
 -spec handle_call(term(), gen_server:from(), State) -> {reply, term(), State}.
@@ -106,6 +114,8 @@ handle_call({new_atom, Name}, _From, State = #{new_atoms := Count}) ->
     end;
 handle_call(new_atoms, _From, State = #{new_atoms := Count}) ->
     {reply, Count, State};
+handle_call({update, Fun}, _From, State) ->
+    {reply, Fun(), State};
 handle_call(_Other, _From, State) ->
     {reply, {error, unknown_request}, State}.
 
