@@ -57,29 +57,28 @@ run_round(Ctx = #{echo := Echo, payload := Payload}) ->
 %% (1) py:call vs the raw echo port, in alternating chunks of calls.
 small_calls(Port) ->
     log("small calls: project and raw floor"),
-    Project = fun() -> {ok, 3} = py:call(operator, add, [1, 2]) end,
+    against_raw_floor(small_call, fun() -> {ok, 3} = py:call(operator, add, [1, 2]) end, Port).
+
+%% Project's small call against the raw floor's, in alternating chunks.
+against_raw_floor(Obj, Project, Port) ->
     Raw = fun() -> {ok, 3} = py_bench_floor:call(Port, <<"operator">>, <<"add">>, [1, 2]) end,
     Chunk = n(?SMALL_CALLS) div ?CHUNKS,
     {P, R} = interleave(fun() -> py_bench_stats:timed_loop(Chunk, Project) end,
                         fun() -> py_bench_stats:timed_loop(Chunk, Raw) end,
                         fun() -> [Project() || _ <- lists:seq(1, n(?WARMUP_CALLS))],
                                  [Raw() || _ <- lists:seq(1, n(?WARMUP_CALLS))] end),
-    maps:merge(latency(small_call, <<>>, P), latency(small_call, <<"floor_">>, R)).
+    maps:merge(latency(Obj, <<>>, P), latency(Obj, <<"floor_">>, R)).
 
 %% (11) The small call of (1) through a pool of 2 (routing to the
 %% least-loaded member), against the same raw floor.
 pool_small_call(Port) ->
     log("small calls through a pool of 2: project and raw floor"),
     {ok, _} = py:start_pool(bench_pool_2, #{size => 2}),
-    Project = fun() -> {ok, 3} = py:call(bench_pool_2, operator, add, [1, 2]) end,
-    Raw = fun() -> {ok, 3} = py_bench_floor:call(Port, <<"operator">>, <<"add">>, [1, 2]) end,
-    Chunk = n(?SMALL_CALLS) div ?CHUNKS,
-    {P, R} = interleave(fun() -> py_bench_stats:timed_loop(Chunk, Project) end,
-                        fun() -> py_bench_stats:timed_loop(Chunk, Raw) end,
-                        fun() -> [Project() || _ <- lists:seq(1, n(?WARMUP_CALLS))],
-                                 [Raw() || _ <- lists:seq(1, n(?WARMUP_CALLS))] end),
+    Figures = against_raw_floor(pool_small_call,
+                                fun() -> {ok, 3} = py:call(bench_pool_2, operator, add, [1, 2]) end,
+                                Port),
     ok = py:stop_pool(bench_pool_2),
-    maps:merge(latency(pool_small_call, <<>>, P), latency(pool_small_call, <<"floor_">>, R)).
+    Figures.
 
 %% (12) 8 Erlang processes x 10 calls of ~50 ms of pure-Python CPU work,
 %% on a pool of 1 and on a pool of 2: wall times and their ratio (one GIL
