@@ -129,7 +129,7 @@ TEST_CASE("frame codec rejects an unknown kind byte", "[frame]") {
     for (unsigned kind = 0; kind < 256; ++kind) {
         INFO("kind: " << kind);
         std::string bytes = frame_with_kind(static_cast<unsigned char>(kind), small_body);
-        bool inbound = kind >= unsigned(frame_kind::call) && kind <= unsigned(frame_kind::log_level);
+        bool inbound = kind >= unsigned(frame_kind::call) && kind <= unsigned(frame_kind::drop_namespace);
         CHECK(is_inbound_kind(kind) == inbound);
         // Judged as soon as the kind byte is there.
         parse_result early = parse_frame(bytes.data(), length_prefix_size + 1, one_mib);
@@ -266,7 +266,8 @@ TEST_CASE("kind_name names every frame kind", "[frame]") {
     CHECK(std::string(kind_name(frame_kind::output)) == "output");
     CHECK(std::string(kind_name(frame_kind::log_level)) == "log_level");
     CHECK(std::string(kind_name(frame_kind::log)) == "log");
+    CHECK(std::string(kind_name(frame_kind::drop_namespace)) == "drop_namespace");
     CHECK(std::string(kind_name(static_cast<frame_kind>(0))) == "unknown");
-    CHECK(std::string(kind_name(static_cast<frame_kind>(8))) == "unknown");
+    CHECK(std::string(kind_name(static_cast<frame_kind>(9))) == "unknown");
     CHECK(std::string(kind_name(static_cast<frame_kind>(255))) == "unknown");
 }
