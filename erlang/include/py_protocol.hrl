@@ -24,6 +24,7 @@
 -define(PY_LOG_LEVEL, 7). % Level: the OTP primary level (atom); reply {ok, none}
 -define(PY_CALL_REF, 8).  % {Module, Function, Args, Kwargs, Key}: keep the result under Key
 -define(PY_RELEASE, 9).   % [Key, ...] | all: drop these handles' objects; no answer
+-define(PY_DROP_NAMESPACE, 10). % NamespaceId: forget a process-bound namespace; reply {ok, none}
 
 %% port -> Erlang
 -define(PY_HELLO, 64).    % {Version, PythonVersion, OsPid}
@@ -36,18 +37,26 @@
 %% Every body from the port is decoded with binary_to_term(_, [safe]): Python
 %% names only existing atoms; erlang.new_atom is the capped way to add one.
 
-%% What callers find in persistent_term while a port is up. incarnation is
-%% fresh each time a coordinator publishes its port: a handle made on an
-%% earlier port of the same coordinator is stale (py_refs).
+%% What callers find in persistent_term while a port is up: the default
+%% pool's first member under this key, every other member under
+%% {erlang_python, port, Pool, Index} (py_pool). `incarnation' is new for
+%% every start of a port; `pool', `index' and `pool_size' say which member
+%% it is (pool_size lets a size-1 default pool skip routing).
 -define(PY_PORT_KEY, {erlang_python, port}).
 -record(py_port, {port :: port(), pending :: ets:tid(), max_frame :: pos_integer(),
                   max_pending :: pos_integer(), call_timeout :: timeout(),
-                  incarnation :: integer()}).
+                  incarnation :: integer(),
+                  pool = default :: atom(), index = 1 :: pos_integer(),
+                  pool_size = 1 :: pos_integer()}).
+
+%% A context: a handle bound to one member of a pool (py:context/0,1). A
+%% plain tuple, so it can be sent to and used by any process or node.
+-record(py_context, {node :: node(), pool :: atom(), index :: pos_integer()}).
 
 %% The process dictionary key a handler sets while it runs a callback, so
 %% that py:call from inside goes back to the waiting Python thread.
 -define(PY_CHANNEL_KEY, '$py_channel').
 
-%% The process dictionary key holding a handler's {Port, Channel, InFlight},
+%% The process dictionary key holding a handler's {#py_port{}, Channel, InFlight},
 %% so it can serve nested callbacks while it waits in py:call.
 -define(PY_HANDLER_KEY, '$py_handler').

@@ -23,9 +23,11 @@
 
 -include("py_protocol.hrl").
 
--export([call/3, call/4, call/5,
-         eval/1, eval/2, eval/3,
-         exec/1, exec/2,
+-export([call/3, call/4, call/5, call/6,
+         eval/1, eval/2, eval/3, eval/4,
+         exec/1, exec/2, exec/3,
+         context/0, context/1, close_namespace/0, close_namespace/1,
+         start_pool/2, stop_pool/1, register_pool/2, unregister_pool/1,
          register_function/2, register_function/3, unregister_function/1,
          stats/0, last_traceback/0]).
 
@@ -46,7 +48,7 @@
          async_call/3, async_call/4, async_await/1, async_await/2,
          async_gather/1, async_gather/2]).
 
--export_type([name/0, code/0, error_reason/0, context/0, call_options/0]).
+-export_type([name/0, code/0, error_reason/0, target/0, context/0, call_options/0]).
 
 -type name() :: atom() | binary() | string().
 -type code() :: binary() | string().
@@ -54,15 +56,25 @@
                       | {port_exit, {status | signal, integer()} | epipe}
                       | {frame_too_large, pos_integer(), pos_integer()}
                       | {bad_term, {unknown_atom, binary()} | malformed} | port_closed | overloaded
-                      | stale_ref | {foreign_ref, node()}.
-%% A context (py:context/0,1) or the atom `default'; this build has only
-%% the default port, so only `default' is accepted.
--type context() :: default.
+                      | stale_ref | {foreign_ref, node()}
+                      | {context_lost, term()} | {no_pool, atom()} | {nodedown, node()}.
+%% Where a request goes: a pool by name, a context (one member), a pool on
+%% another node, or any member of a pool in the cluster.
+-type target() :: atom() | context() | {atom(), node()} | {cluster, atom()}.
+%% A context: `{py_context, Node, Pool, Index}', member Index of Pool on Node.
+-type context() :: #py_context{}.
 -type call_options() :: #{kwargs => map(), timeout => timeout(), return => value | ref}.
 
 %% Arguments are checked before anything is sent, so a bad one is an error
 %% in the caller (function_clause or badarg) and Python runs nothing.
 -define(is_timeout(T), (T =:= infinity orelse (is_integer(T) andalso T >= 0))).
+%% A pool name, a context, {Pool, Node} or {cluster, Pool}.
+-define(is_target(T), (is_atom(T) orelse is_record(T, py_context)
+                       orelse (is_tuple(T) andalso tuple_size(T) =:= 2
+                               andalso is_atom(element(1, T)) andalso is_atom(element(2, T))))).
+%% The function name of the pool forms of call/4,5 (an atom or a binary, so
+%% that it is never taken for an argument list).
+-define(is_function_name(F), (is_atom(F) orelse is_binary(F))).
 
 %% API.
 
@@ -72,22 +84,35 @@
 call(Module, Function, Args) ->
     call(Module, Function, Args, #{}).
 
-%% @doc Calls `Module.Function(*Args, **Kwargs)'; Kwargs keys are atoms or binaries.
--spec call(name(), name(), list(), map()) -> {ok, term()} | {error, error_reason()}.
+%% @doc Two forms, told apart as erlang_python tells them:
+%% `call(Module, Function, Args, Kwargs)' calls
+%% `Module.Function(*Args, **Kwargs)' (Kwargs keys are atoms or binaries);
+%% `call(Target, Module, Function, Args)', with Function an atom or a
+%% binary and Args a list, calls `Module.Function(*Args)' on Target (a
+%% pool, a context, `{Pool, Node}' or `{cluster, Pool}').
+-spec call(name(), name(), list(), map()) -> {ok, term()} | {error, error_reason()}
+        ; (target(), name(), atom() | binary(), list()) -> {ok, term()} | {error, error_reason()}.
+call(Target, Module, Function, Args)
+  when ?is_target(Target), ?is_function_name(Function), is_list(Args) ->
+    call_on(Target, call_term(Module, Function, Args, #{}), default);
 call(Module, Function, Args, Kwargs) when is_list(Args), is_map(Kwargs) ->
-    py_call:request(?PY_CALL, call_term(Module, Function, Args, Kwargs), default).
+    routed_call(call_term(Module, Function, Args, Kwargs), default).
 
-%% @doc Like `call/4' with a timeout in milliseconds (or `infinity'); or
-%% erlang_python's `call(Ctx, Module, Function, Args, Opts)': Ctx is a
-%% context (py:context/0,1) or the atom `default', Opts may hold `kwargs',
-%% `timeout' and `return': `value' (the default) or `ref', which keeps the
-%% result in Python and returns a handle to it (`{ok, Handle}'), owned by
-%% the calling process (docs/guide/handles.md).
--spec call(name(), name(), list(), map(), timeout()) ->
-          {ok, term()} | {error, error_reason()};
-          (context(), name(), name(), list(), call_options()) ->
+%% @doc Three forms, told apart as erlang_python tells them:
+%% `call(Module, Function, Args, Kwargs, Timeout)' is `call/4' with a
+%% timeout in milliseconds (or `infinity'); `call(Target, Module, Function,
+%% Args, Kwargs)' is the pool form of `call/4' with keyword arguments; and
+%% `call(Ctx, Module, Function, Args, Opts)' with Ctx a context
+%% (`context/0,1') takes options: `kwargs', `timeout' and `return':
+%% `value' (the default) or `ref', which keeps the result in Python and
+%% returns a handle to it (`{ok, Handle}'), owned by the calling process
+%% (docs/guide/handles.md).
+-spec call(name(), name(), list(), map(), timeout()) -> {ok, term()} | {error, error_reason()}
+        ; (context(), name(), name(), list(), call_options()) ->
+          {ok, term()} | {error, error_reason()}
+        ; (target(), name(), atom() | binary(), list(), map()) ->
           {ok, term()} | {error, error_reason()}.
-call(Ctx, Module, Function, Args, Opts) when is_list(Args), is_map(Opts) ->
+call(Ctx, Module, Function, Args, Opts) when is_record(Ctx, py_context), is_list(Args), is_map(Opts) ->
     Kwargs = maps:get(kwargs, Opts, #{}),
     Timeout = maps:get(timeout, Opts, default),
     Return = maps:get(return, Opts, value),
@@ -95,14 +120,83 @@ call(Ctx, Module, Function, Args, Opts) when is_list(Args), is_map(Opts) ->
         andalso (Return =:= value orelse Return =:= ref)
         orelse error(badarg, [Ctx, Module, Function, Args, Opts]),
     Term = call_term(Module, Function, Args, Kwargs),
-    case py_refs:resolve_target(Ctx) of
-        {ok, Target} when Return =:= ref -> py_refs:make(Target, Term, Timeout);
-        {ok, {Port, _}} -> py_call:request_on(Port, ?PY_CALL, Term, Timeout);
-        {error, _} = Error -> Error
+    case Return of
+        value ->
+            call_on(Ctx, Term, Timeout);
+        ref ->
+            case py_refs:resolve_target(Ctx) of
+                {ok, Target} -> py_refs:make(Target, Term, Timeout);
+                {error, _} = Error -> Error
+            end
     end;
+call(Target, Module, Function, Args, Kwargs)
+  when ?is_target(Target), ?is_function_name(Function), is_list(Args), is_map(Kwargs) ->
+    call_on(Target, call_term(Module, Function, Args, Kwargs), default);
 call(Module, Function, Args, Kwargs, Timeout)
   when is_list(Args), is_map(Kwargs), ?is_timeout(Timeout) ->
-    py_call:request(?PY_CALL, call_term(Module, Function, Args, Kwargs), Timeout).
+    routed_call(call_term(Module, Function, Args, Kwargs), Timeout).
+
+%% @doc The pool form of `call/5' with a timeout.
+-spec call(target(), name(), name(), list(), map(), timeout()) ->
+          {ok, term()} | {error, error_reason()}.
+call(Target, Module, Function, Args, Kwargs, Timeout)
+  when ?is_target(Target), is_list(Args), is_map(Kwargs), ?is_timeout(Timeout) ->
+    call_on(Target, call_term(Module, Function, Args, Kwargs), Timeout).
+
+%% @doc A context of the default pool (`context(default)').
+-spec context() -> context().
+context() ->
+    context(default).
+
+%% @doc A handle bound to one member (one Python process) of a pool, for
+%% state that must stay in one process: `context(Pool)' picks the pool's
+%% least-loaded member now; `context(N)' is member N of the default pool
+%% (as erlang_python's `py:context(N)'); `context({Pool, N})' member N of
+%% Pool. `py:call/eval/exec' take it in place of a pool. It is the tuple
+%% `{py_context, Node, Pool, Index}': any process (on any connected node)
+%% can use it.
+-spec context(atom() | pos_integer() | {atom(), pos_integer()}) -> context().
+context(N) when is_integer(N), N > 0 ->
+    py_pool:context({default, N});
+context({Pool, N}) when is_atom(Pool), is_integer(N), N > 0 ->
+    py_pool:context({Pool, N});
+context(Pool) when is_atom(Pool) ->
+    py_pool:context(Pool).
+
+%% @doc Drops the calling process's namespaces in the default pool now,
+%% rather than when the process exits; its next `eval'/`exec' starts with
+%% an empty one.
+-spec close_namespace() -> ok.
+close_namespace() ->
+    py_namespace:close(default).
+
+%% @doc Drops the calling process's namespaces in a pool (or a context's member).
+-spec close_namespace(atom() | context()) -> ok.
+close_namespace(Target) when is_atom(Target); is_record(Target, py_context) ->
+    py_namespace:close(Target).
+
+%% @doc Starts a pool of Python processes at run time; Opts as in the
+%% `pools' setting (README). `{ok, Pid}' once every member runs.
+-spec start_pool(atom(), map() | [{atom(), term()}]) -> {ok, pid()} | {error, term()}.
+start_pool(Name, Opts) ->
+    py_pool:start_pool(Name, Opts).
+
+%% @doc Stops a pool (not `default'): calls in flight get `stop_grace' ms.
+-spec stop_pool(atom()) -> ok | {error, term()}.
+stop_pool(Name) ->
+    py_pool:stop_pool(Name).
+
+%% @doc Routes every `py:call' of Module (all its functions), or of
+%% `{Module, Function}' only, to Pool; a function's route wins over its
+%% module's.
+-spec register_pool(atom(), name() | {name(), name()}) -> ok.
+register_pool(Pool, What) when is_atom(Pool) ->
+    py_pool:register_pool(Pool, What).
+
+%% @doc Removes a route made by `register_pool/2'.
+-spec unregister_pool(name() | {name(), name()}) -> ok.
+unregister_pool(What) ->
+    py_pool:unregister_pool(What).
 
 %% @doc Calls `Module.Function(*Args)' without waiting: returns `ok' at
 %% once. A Python exception is logged (OTP logger, level error, domain
@@ -383,31 +477,58 @@ release(Handle) ->
     is_ref(Handle) orelse error(badarg, [Handle]),
     py_refs:release(Handle).
 
-%% @doc Evaluates one Python expression in the `__main__' namespace.
+%% @doc Evaluates one Python expression in the calling process's namespace
+%% (in the default pool).
 -spec eval(code()) -> {ok, term()} | {error, error_reason()}.
 eval(Code) ->
     eval(Code, #{}).
 
-%% @doc Evaluates an expression with extra local names: ``py:eval(<<"x * 2">>, #{x => 21})''.
--spec eval(code(), map()) -> {ok, term()} | {error, error_reason()}.
-eval(Code, Locals) ->
-    eval_request(Code, Locals, default).
+%% @doc `eval(Code, Locals)': with extra local names,
+%% ``py:eval(<<"x * 2">>, #{x => 21})''; `eval(Target, Code)': in the
+%% calling process's namespace in Target (a pool or a context).
+-spec eval(code(), map()) -> {ok, term()} | {error, error_reason()}
+        ; (target(), code()) -> {ok, term()} | {error, error_reason()}.
+eval(Code, Locals) when is_map(Locals) ->
+    eval_request(default, Code, Locals, default);
+eval(Target, Code) when ?is_target(Target) ->
+    eval_request(Target, Code, #{}, default).
 
-%% @doc Like `eval/2' with a timeout in milliseconds (or `infinity').
--spec eval(code(), map(), timeout()) -> {ok, term()} | {error, error_reason()}.
-eval(Code, Locals, Timeout) when ?is_timeout(Timeout) ->
-    eval_request(Code, Locals, Timeout).
+%% @doc `eval(Code, Locals, Timeout)': `eval/2' with a timeout in
+%% milliseconds (or `infinity'); `eval(Target, Code, Locals)': in Target.
+-spec eval(code(), map(), timeout()) -> {ok, term()} | {error, error_reason()}
+        ; (target(), code(), map()) -> {ok, term()} | {error, error_reason()}.
+eval(Code, Locals, Timeout) when is_map(Locals), ?is_timeout(Timeout) ->
+    eval_request(default, Code, Locals, Timeout);
+eval(Target, Code, Locals) when ?is_target(Target), is_map(Locals) ->
+    eval_request(Target, Code, Locals, default).
 
-%% @doc Runs Python statements in `__main__'; what they define stays visible
-%% to later `eval' and to `py:call('__main__', F, Args)'.
+%% @doc `eval(Target, Code, Locals, Timeout)'.
+-spec eval(target(), code(), map(), timeout()) -> {ok, term()} | {error, error_reason()}.
+eval(Target, Code, Locals, Timeout) when ?is_target(Target), is_map(Locals), ?is_timeout(Timeout) ->
+    eval_request(Target, Code, Locals, Timeout).
+
+%% @doc Runs Python statements in the calling process's namespace (in the
+%% default pool); what they define stays visible to this process's later
+%% `eval', `exec' and `py:call('__main__', F, Args)', and to no other
+%% process. The namespace is freed when the process exits.
 -spec exec(code()) -> ok | {error, error_reason()}.
 exec(Code) ->
-    exec_request(Code, default).
+    exec_request(default, Code, default).
 
-%% @doc Like `exec/1' with a timeout in milliseconds (or `infinity').
--spec exec(code(), timeout()) -> ok | {error, error_reason()}.
+%% @doc `exec(Code, Timeout)': `exec/1' with a timeout in milliseconds (or
+%% `infinity'); `exec(Target, Code)': in the calling process's namespace in
+%% Target (a pool or a context).
+-spec exec(code(), timeout()) -> ok | {error, error_reason()}
+        ; (target(), code()) -> ok | {error, error_reason()}.
 exec(Code, Timeout) when ?is_timeout(Timeout) ->
-    exec_request(Code, Timeout).
+    exec_request(default, Code, Timeout);
+exec(Target, Code) when ?is_target(Target), (is_binary(Code) orelse is_list(Code)) ->
+    exec_request(Target, Code, default).
+
+%% @doc `exec(Target, Code, Timeout)'.
+-spec exec(target(), code(), timeout()) -> ok | {error, error_reason()}.
+exec(Target, Code, Timeout) when ?is_target(Target), ?is_timeout(Timeout) ->
+    exec_request(Target, Code, Timeout).
 
 %% @doc Makes `Fun(Args)' callable from Python as `erlang.call(Name, *Args)'.
 -spec register_function(name(), fun((list()) -> term())) -> ok.
@@ -429,16 +550,13 @@ unregister_function(Name) ->
 %% (the README lists every key). Every key is an atom.
 -spec stats() -> #{atom() => term()}.
 stats() ->
-    Local0 = try py_coordinator:stats() catch exit:_ -> #{running => false} end,
-    Local = Local0#{handles => py_refs:count()},
+    Local = try py_coordinator:stats() catch exit:_ -> #{running => false} end,
+    Pools = maps:from_list([{Pool, pool_stats(Pool)} || Pool <- py_pool:pools()]),
+    Namespaces = maps:fold(fun(_, #{namespaces := N}, Acc) -> Acc + N end, 0, Pools),
+    Top = Local#{pools => Pools, namespaces => Namespaces, handles => py_refs:count()},
     case py_call:request(?PY_STATS, {}, default) of
-        {ok, Port} ->
-            %% The port's keys are names in our own port program, never
-            %% user data: a fixed, small set of atoms.
-            Local#{port => maps:fold(fun(K, V, Acc) -> Acc#{binary_to_atom(K, utf8) => V} end,
-                                     #{}, Port)};
-        {error, _} ->
-            Local
+        {ok, Port} -> Top#{port => atom_keys(Port)};
+        {error, _} -> Top
     end.
 
 %% @doc The formatted Python traceback of this process's last failed request.
@@ -499,14 +617,85 @@ on_handle(Handle, Module, Function, Args, Kwargs) ->
         {error, _} = Error -> Error
     end.
 
-eval_request(Code, Locals, Timeout) when is_map(Locals) ->
-    py_call:request(?PY_EVAL, {text(Code), Locals}, Timeout).
+%% A call: to the pool register_pool/2 routes it to (the default pool
+%% unless one is registered); '__main__' functions in the caller's
+%% namespace first.
+routed_call(Term = {Module, Function, _, _}, Timeout) ->
+    case py_pool:lookup_pool(Module, Function) of
+        default when Module =:= <<"__main__">> ->
+            py_namespace:main_call(default, Term, Timeout, false);
+        default ->
+            py_call:request(?PY_CALL, Term, Timeout);
+        Pool ->
+            call_on(Pool, Term, Timeout)
+    end.
 
-exec_request(Code, Timeout) ->
-    case py_call:request(?PY_EXEC, text(Code), Timeout) of
+call_on(Target0, Term = {Module, _, _, _}, Timeout) ->
+    case local_target(Target0) of
+        {local, Target} when Module =:= <<"__main__">> ->
+            py_namespace:main_call(Target, Term, Timeout, true);
+        {local, Target} ->
+            py_call:request_to(Target, ?PY_CALL, Term, Timeout);
+        remote ->
+            py_call:request_to(Target0, ?PY_CALL, Term, Timeout)
+    end.
+
+%% A target on this node, as the pool name or context namespaces are kept
+%% under; eval/exec on another node run there in a process of their own,
+%% so in a namespace that lives for that one request.
+local_target({Pool, Node}) when Pool =/= cluster, Node =:= node() -> {local, Pool};
+local_target({cluster, _}) -> remote;
+local_target({_Pool, _Node}) -> remote;
+local_target(#py_context{node = Node}) when Node =/= node() -> remote;
+local_target(Target) -> {local, Target}.
+
+eval_request(Target0, Code, Locals, Timeout) when is_map(Locals) ->
+    Source = text(Code),
+    case local_target(Target0) of
+        {local, Target} ->
+            py_namespace:request(Target, ?PY_EVAL, fun(Ns) -> {Source, Locals, Ns} end, Timeout);
+        remote ->
+            py_call:request_to(Target0, ?PY_EVAL, {Source, Locals}, Timeout)
+    end.
+
+exec_request(Target0, Code, Timeout) ->
+    Source = text(Code),
+    Result = case local_target(Target0) of
+                 {local, Target} ->
+                     py_namespace:request(Target, ?PY_EXEC, fun(Ns) -> {Source, Ns} end, Timeout);
+                 remote ->
+                     py_call:request_to(Target0, ?PY_EXEC, Source, Timeout)
+             end,
+    case Result of
         {ok, _} -> ok;
         Error -> Error
     end.
+
+%% Per pool: its size, its live namespaces, and per member the OS pid,
+%% pending requests, executor threads (running now) and restarts.
+pool_stats(Pool) ->
+    Restarts = py_pool_keeper:restarts(Pool),
+    Members = [member_stats(P, Restarts) || P <- py_pool:members(Pool)],
+    #{size => py_pool:pool_size(Pool), members => Members,
+      namespaces => py_pool_keeper:count(Pool)}.
+
+member_stats(P = #py_port{index = Index, pending = Pending}, Restarts) ->
+    Coordinator = try py_coordinator:stats(ets:info(Pending, owner)) catch _:_ -> #{} end,
+    Port = case py_call:request_on(P, ?PY_STATS, {}, default) of
+               {ok, Map} -> atom_keys(Map);
+               {error, _} -> #{}
+           end,
+    #{index => Index,
+      os_pid => maps:get(os_pid, Coordinator, undefined),
+      pending => maps:get(pending_calls, Coordinator, 0),
+      executors => maps:get(threads_running, Port, 0),
+      namespaces => maps:get(namespaces, Port, 0),
+      restarts => maps:get(Index, Restarts, 0)}.
+
+%% The port's keys are names in our own port program, never user data: a
+%% fixed, small set of atoms.
+atom_keys(Map) ->
+    maps:fold(fun(K, V, Acc) -> Acc#{binary_to_atom(K, utf8) => V} end, #{}, Map).
 
 text(A) when is_atom(A) -> atom_to_binary(A, utf8);
 text(B) when is_binary(B) -> B;

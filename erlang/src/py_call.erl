@@ -18,12 +18,21 @@
 %% work the coordinator sends it (`{py_serve, Work}') while it waits: the
 %% Python thread running the request may call back into Erlang, and those
 %% callbacks come to this very process.
+%%
+%% == Targets ==
+%% A request goes to a pool member (`py_pool'): `request/3' to the default
+%% pool, `request_to/4' to a pool, a context or `{Pool, Node}', and
+%% `request_on/4' to one given `#py_port{}'. In a handler process, a
+%% request to the default pool or to the handler's own pool goes to the
+%% handler's member, on its Python thread's channel. A request to another
+%% node runs there (`erpc'); if that node goes down the caller gets
+%% `{error, {nodedown, Node}}' at once.
 -module(py_call).
 
 -include("py_protocol.hrl").
 
--export([request/3, request_on/4, post/3, await/3, cancel/2, abandon/3, default_timeout/0,
-         last_traceback/0]).
+-export([request/3, request_to/4, request_on/4, post/3, post_to/4, post_on/4,
+         await/3, cancel/2, abandon/3, default_timeout/0, last_traceback/0, target_port/2]).
 
 -define(TRACEBACK_KEY, '$py_last_traceback').
 
@@ -41,41 +50,99 @@
 %% of a small call).
 -spec request(0..255, term(), timeout() | default) -> {ok, term()} | {error, py:error_reason()}.
 request(Kind, Term, Timeout) ->
-    wait(post(Kind, Term, Timeout)).
+    request_to(default, Kind, Term, Timeout).
 
-%% @doc `request/3' on the given port rather than the routed one. A port
-%% that has gone (its coordinator died since the record was read) is
-%% `{error, port_closed}': nothing is retried on another port.
--spec request_on(#py_port{}, 0..255, term(), timeout() | default) ->
-          {ok, term()} | {error, py:error_reason()}.
-request_on(P = #py_port{call_timeout = Default}, Kind, Term, Timeout) ->
-    case send_request(P, Kind, Term, timeout(Timeout, Default)) of
-        gone -> {error, port_closed};
-        Posted -> wait(Posted)
+%% @doc request/3 to Target: a pool (its least-loaded member), a context
+%% (its member), `{Pool, Node}' (a pool on that node) or `{cluster, Pool}'
+%% (any member of the pool on any connected node).
+-spec request_to(py_pool:target() | {cluster, atom()}, 0..255, term(), timeout() | default) ->
+          {ok, term()} | {error, term()}.
+request_to(Target, Kind, Term, Timeout) ->
+    case remote(Target) of
+        local ->
+            await_posted(post_to(Target, Kind, Term, Timeout));
+        {local, LocalTarget} ->
+            await_posted(post_to(LocalTarget, Kind, Term, Timeout));
+        {error, _} = Error ->
+            Error;
+        {Node, RemoteTarget} ->
+            remote_request(Node, RemoteTarget, Kind, Term, Timeout)
     end.
 
-%% @doc Writes request Kind to the port without waiting for its answer,
-%% which comes to this process. Waits for a (re)starting port, bounded by
-%% Timeout, and returns the time left.
+%% @doc request/3 on the given port (a member's `#py_port{}', as
+%% `py_pool:port/1' returns it). `{error, port_closed}' when that port has
+%% stopped meanwhile.
+-spec request_on(#py_port{}, 0..255, term(), timeout() | default) ->
+          {ok, term()} | {error, term()}.
+request_on(P, Kind, Term, Timeout) ->
+    await_posted(post_on(P, Kind, Term, Timeout)).
+
+%% @doc Writes request Kind to the default pool without waiting for its
+%% answer, which comes to this process. Waits for a (re)starting port,
+%% bounded by Timeout, and returns the time left.
 -spec post(0..255, term(), timeout() | default) -> posted() | {error, py:error_reason()}.
 post(Kind, Term, Timeout) ->
-    case persistent_term:get(?PY_PORT_KEY, undefined) of
-        #py_port{call_timeout = Default} = P ->
+    post_to(default, Kind, Term, Timeout).
+
+%% @doc post/3 to a local Target (a pool or a context).
+-spec post_to(py_pool:target(), 0..255, term(), timeout() | default) ->
+          posted() | {error, term()}.
+post_to(Target, Kind, Term, Timeout) ->
+    case target_port(Target, 0) of
+        {ok, P = #py_port{call_timeout = Default}} ->
             case send_request(P, Kind, Term, timeout(Timeout, Default)) of
-                %% The coordinator died after we read #py_port{} (its table
-                %% went with it, and it unpublished the port first): wait
-                %% for the restart like any new call.
-                gone -> post(Kind, Term, Timeout);
+                stale -> post_to(Target, Kind, Term, Timeout);
                 Posted -> Posted
             end;
-        undefined ->
-            %% Not started, or the port is restarting: wait for it, bounded
+        {error, timeout} ->
+            %% Not started, or the member is restarting: wait for it, bounded
             %% by the call's own timeout.
             T = timeout(Timeout, default_timeout()),
-            case py_coordinator:await_ready(T) of
-                {ok, Waited} -> post(Kind, Term, reduce(T, Waited));
-                {error, _} = Error -> Error
-            end
+            Start = erlang:monotonic_time(millisecond),
+            case target_port(Target, T) of
+                {ok, _} ->
+                    Waited = erlang:monotonic_time(millisecond) - Start,
+                    post_to(Target, Kind, Term, reduce(T, Waited));
+                {error, _} = Error ->
+                    Error
+            end;
+        {error, _} = Error ->
+            Error
+    end.
+
+%% @doc post/3 on the given port.
+-spec post_on(#py_port{}, 0..255, term(), timeout() | default) -> posted() | {error, term()}.
+post_on(P = #py_port{call_timeout = Default}, Kind, Term, Timeout) ->
+    case send_request(P, Kind, Term, timeout(Timeout, Default)) of
+        stale -> {error, port_closed};
+        Posted -> Posted
+    end.
+
+%% @doc The port a request to local Target goes to now, waiting up to
+%% Timeout ms for a restarting member. In a handler process the default
+%% pool and the handler's own pool mean the handler's own member (and its
+%% Python thread).
+-spec target_port(py_pool:target(), timeout()) -> {ok, #py_port{}} | {error, term()}.
+target_port(default, Timeout) ->
+    case get(?PY_HANDLER_KEY) of
+        undefined ->
+            %% The default pool of one member: one read, as before pools.
+            case persistent_term:get(?PY_PORT_KEY, undefined) of
+                #py_port{pool_size = 1} = P -> {ok, P};
+                _ -> py_pool:port(default, Timeout)
+            end;
+        {P, _Channel, _InFlight} ->
+            {ok, P}
+    end;
+target_port(Target, Timeout) ->
+    case get(?PY_HANDLER_KEY) of
+        {P = #py_port{pool = Pool}, _, _} when Target =:= Pool ->
+            {ok, P};
+        {P = #py_port{pool = Pool, index = Index}, _, _}
+          when Target =:= #py_context{node = node(), pool = Pool, index = Index} ->
+            {ok, P};
+        _ ->
+            py_pool:port(Target, Timeout)
     end.
 
 %% @doc Waits up to Timeout for the answer to a posted request: the result,
@@ -103,7 +170,7 @@ cancel(Ref, Pending) ->
 abandon(Ref, Pending, Waiter) ->
     try ets:update_element(Pending, Ref, {2, cancelled}) of
         true ->
-            py_coordinator:cancel(Ref),
+            py_coordinator:cancel(Pending, Ref),
             Waiter ! {py_down, Ref, cancelled},
             ok;
         false ->
@@ -128,21 +195,40 @@ last_traceback() ->
 
 %% Internal.
 
-wait({posted, Ref, Pending, T}) ->
+timeout(default, Default) -> Default;
+timeout(Timeout, _) -> Timeout.
+
+await_posted({posted, Ref, Pending, T}) ->
     case await(Ref, Pending, T) of
         timeout -> timed_out(Ref, Pending);
         Result -> Result
     end;
-wait({error, _} = Error) ->
+await_posted({error, _} = Error) ->
     Error.
 
-timeout(default, Default) -> Default;
-timeout(Timeout, _) -> Timeout.
+%% Where a target lives: here, or on another node (and what to ask there).
+remote(#py_context{node = Node} = Context) when Node =/= node() -> {Node, Context};
+remote({cluster, Pool}) when is_atom(Pool) -> py_dist:pick(Pool);
+remote({Pool, Node}) when is_atom(Pool), is_atom(Node), Node =/= node() -> {Node, Pool};
+remote(_) -> local.
+
+%% On another node through distribution: erpc, whose monitor ends the wait
+%% with `noconnection' as soon as the node is known to be down.
+remote_request(Node, Target, Kind, Term, Timeout) ->
+    py_dist:request(Node, Target, Kind, Term, timeout(Timeout, default_timeout())).
+
+%% The channel of a request on port Port: the waiting Python thread's when
+%% this process is that thread's handler, else any executor.
+channel(Port) ->
+    case get(?PY_HANDLER_KEY) of
+        {#py_port{port = Port}, Channel, _} -> Channel;
+        _ -> ?PY_ANY_CHANNEL
+    end.
 
 send_request(#py_port{port = Port, pending = Pending, max_frame = Max,
                       max_pending = MaxPending}, Kind, Term, Timeout) ->
     Ref = erlang:unique_integer([positive]),
-    Frame = py_protocol:frame(Kind, py_protocol:channel(), Ref, Term),
+    Frame = py_protocol:frame(Kind, channel(Port), Ref, Term),
     Size = py_protocol:frame_size(Frame),
     if
         Size > Max ->
@@ -150,7 +236,10 @@ send_request(#py_port{port = Port, pending = Pending, max_frame = Max,
         true ->
             case ets:info(Pending, size) of
                 undefined ->
-                    gone;
+                    %% The coordinator died after we read #py_port{} (its
+                    %% table went with it, and it unpublished the port
+                    %% first): the caller waits for the restart like any new call.
+                    stale;
                 N when N >= MaxPending ->
                     {error, overloaded};
                 _ ->
@@ -212,7 +301,7 @@ timed_out(Ref, Pending) ->
     %% Atomically marks the request cancelled unless its reply was taken.
     try ets:update_element(Pending, Ref, {2, cancelled}) of
         true ->
-            py_coordinator:cancel(Ref),
+            py_coordinator:cancel(Pending, Ref),
             {error, timeout};
         false ->
             %% The coordinator took the entry: its message is on the way.

@@ -5,7 +5,7 @@
 %% again and again until the supervisor gives up.
 -module(py_config).
 
--export([check/0, max_frame_limit/0]).
+-export([check/0, max_frame_limit/0, pool_settings/2, configured_pools/0]).
 
 %% Frame sizes are C ints in erl_interface: a frame, and every offset in
 %% it, must stay below 2 GiB. The port program applies the same limit.
@@ -19,7 +19,104 @@ max_frame_limit() ->
 %% @doc `ok', or the first key whose value is not valid.
 -spec check() -> ok | {error, {bad_config, atom(), term(), binary()}}.
 check() ->
-    check(rules()).
+    case check(rules()) of
+        ok ->
+            case configured_pools() of
+                {ok, _} -> ok;
+                {error, _} = Error -> Error
+            end;
+        Error ->
+            Error
+    end.
+
+%% The settings a pool may set for itself; the others are the application's.
+-define(POOL_KEYS, [size, init, executor_threads, max_executor_threads, python_path, venv, env,
+                    max_memory, max_cpu_seconds, call_timeout, max_pending,
+                    restart_intensity]).
+%% What a coordinator reads, from the pool's settings or the application's.
+-define(MEMBER_KEYS, [executor_threads, max_executor_threads, executor_idle_timeout,
+                      max_frame_size, max_memory, max_cpu_seconds, none_atom, python_path,
+                      env, venv, startup_timeout, max_pending, call_timeout, cancel_grace,
+                      stop_grace, restart_intensity]).
+
+%% @doc The whole settings of pool Name: Opts (a map or a list of pairs)
+%% over the application's. An unknown key or a bad value is
+%% `{error, {bad_pool_option, Name, Key, Value, Expected}}'.
+-spec pool_settings(atom(), map() | [{atom(), term()}]) ->
+          {ok, map()} | {error, {bad_pool_option, atom(), term(), term(), binary()}}.
+pool_settings(Name, Opts) when is_list(Opts) ->
+    case lists:all(fun({K, _}) -> is_atom(K); (_) -> false end, Opts) of
+        true -> pool_settings(Name, maps:from_list(Opts));
+        false -> {error, {bad_pool_option, Name, options, Opts,
+                          <<"a map or a list of {Key, Value} pairs">>}}
+    end;
+pool_settings(Name, Opts) when is_map(Opts) ->
+    Rules = [pool_rule(K) || K <- ?POOL_KEYS],
+    Checked = [check_pool_option(Name, K, V, lists:keyfind(K, 1, Rules))
+               || {K, V} <- lists:sort(maps:to_list(Opts))],
+    case [E || {error, _} = E <- Checked] of
+        [] ->
+            App = maps:from_list([{K, app_env(K)} || K <- ?MEMBER_KEYS]),
+            Defaults = #{size => 1, init => undefined},
+            {ok, maps:merge(maps:merge(Defaults, App), Opts)};
+        [First | _] ->
+            First
+    end;
+pool_settings(Name, Opts) ->
+    {error, {bad_pool_option, Name, options, Opts, <<"a map or a list of {Key, Value} pairs">>}}.
+
+%% @doc The pools of the `pools' setting with their whole settings, the
+%% default pool first (size 1 unless the setting names it).
+-spec configured_pools() -> {ok, [{atom(), map()}]} | {error, term()}.
+configured_pools() ->
+    Pools = application:get_env(erlang_python, pools, []),
+    List = if is_map(Pools) -> maps:to_list(Pools); true -> Pools end,
+    case is_list(List) andalso lists:all(fun({N, _}) -> is_atom(N); (_) -> false end, List) of
+        false ->
+            {error, {bad_config, pools, Pools,
+                     <<"a list of {Name, Options} (or a map Name => Options), Name an atom">>}};
+        true ->
+            Named = case lists:keymember(default, 1, List) of
+                        true -> List;
+                        false -> [{default, #{}} | List]
+                    end,
+            Default = lists:keyfind(default, 1, Named),
+            Ordered = [Default | lists:keydelete(default, 1, Named)],
+            settle(Ordered, [])
+    end.
+
+settle([], Acc) ->
+    {ok, lists:reverse(Acc)};
+settle([{Name, Opts} | Rest], Acc) ->
+    case pool_settings(Name, Opts) of
+        {ok, Settings} -> settle(Rest, [{Name, Settings} | Acc]);
+        Error -> Error
+    end.
+
+check_pool_option(Name, Key, Value, false) ->
+    {error, {bad_pool_option, Name, Key, Value, <<"a pool setting: one of size, init, "
+                                                  "executor_threads, max_executor_threads, "
+                                                  "python_path, venv, env, max_memory, "
+                                                  "max_cpu_seconds, call_timeout, max_pending, "
+                                                  "restart_intensity">>}};
+check_pool_option(Name, Key, Value, {Key, Valid, Expected}) ->
+    case Valid(Value) of
+        true -> ok;
+        false -> {error, {bad_pool_option, Name, Key, Value, Expected}};
+        {false, Why} -> {error, {bad_pool_option, Name, Key, Value, Why}}
+    end.
+
+pool_rule(size) ->
+    {size, int_in(1, 1024), <<"an integer from 1 to 1024">>};
+pool_rule(init) ->
+    {init, fun(undefined) -> true; (V) -> is_binary(V) orelse io_lib:char_list(V) end,
+     <<"undefined or Python source (a binary or a string)">>};
+pool_rule(Key) ->
+    lists:keyfind(Key, 1, rules()).
+
+app_env(Key) ->
+    {ok, Value} = application:get_env(erlang_python, Key),
+    Value.
 
 check([]) ->
     ok;

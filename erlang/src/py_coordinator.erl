@@ -1,4 +1,4 @@
-%% @doc The coordinator: owns the port (one Python OS process) and routes its frames.
+%% @doc The coordinator: owns the port (one Python OS process: one member of a pool) and routes its frames.
 %%
 %% == Architecture ==
 %% Callers encode their own requests and write them to the port with
@@ -22,6 +22,13 @@
 %% When the port dies every pending caller gets `{error, {port_exit, How}}'
 %% at once and the coordinator stops, so the supervisor starts a new port.
 %%
+%% == Pools ==
+%% One coordinator per pool member (`py_pool_sup'). The default pool's
+%% first member is registered as `py_coordinator'. At start, after the
+%% port's hello, the coordinator tells Python the registered functions and
+%% runs the pool's `init' code (in `__main__'), then publishes its
+%% `#py_port{}' (`py_pool:member_key/2') with a new incarnation number.
+%%
 %% == Process ==
 %% Every reply passes through this process, so it is a special process
 %% (proc_lib + sys) with its own receive loop rather than a gen_server: the
@@ -32,12 +39,13 @@
 
 -include("py_protocol.hrl").
 
--export([start_link/0, stats/0, cancel/1, await_ready/1]).
--export([init_it/1, system_continue/3, system_terminate/4, system_code_change/4,
+-export([start_link/3, stats/0, stats/1, cancel/2]).
+-export([init_it/2, system_continue/3, system_terminate/4, system_code_change/4,
          system_get_state/1, system_replace_state/2]).
 
 -record(state, {
     port :: port(),
+    published :: #py_port{},             % what callers read in persistent_term
     pending :: ets:tid(),                % {Ref, CallerPid | cancelled}, shared with callers
     %% channel -> {handler, its callbacks-in-flight counter}
     handlers = #{} :: #{non_neg_integer() => {pid(), counters:counters_ref()}},
@@ -60,38 +68,44 @@
 }).
 
 -define(SWEEP_INTERVAL, 1000).
+-define(SETTINGS_KEY, '$py_member_settings').
 
 %% API.
 
--spec start_link() -> {ok, pid()} | {error, term()}.
-start_link() ->
-    proc_lib:start_link(?MODULE, init_it, [self()]).
+%% @doc Starts member Index of Pool with the pool's whole Settings
+%% (py_config:pool_settings/2).
+-spec start_link(atom(), pos_integer(), map()) -> {ok, pid()} | {error, term()}.
+start_link(Pool, Index, Settings) ->
+    proc_lib:start_link(?MODULE, init_it, [self(), {Pool, Index, Settings}]).
 
-%% @doc Counters kept by the coordinator.
+%% @doc Counters kept by the default pool's first member.
 -spec stats() -> map().
 stats() ->
     gen_server:call(?MODULE, stats).
 
-%% @doc Interrupts request Ref, whose pending entry the caller marked `cancelled'.
--spec cancel(non_neg_integer()) -> ok.
-cancel(Ref) ->
-    gen_server:cast(?MODULE, {cancel, Ref}).
+%% @doc Counters kept by one coordinator.
+-spec stats(pid()) -> map().
+stats(Pid) ->
+    gen_server:call(Pid, stats).
 
-%% @doc Waits up to Timeout ms for a running port; returns the ms waited.
-%% `not_started' when the application is not running at all.
--spec await_ready(timeout()) -> {ok, non_neg_integer()} | {error, not_started | timeout}.
-await_ready(Timeout) ->
-    Start = erlang:monotonic_time(millisecond),
-    await_ready(Start, Timeout).
+%% @doc Interrupts request Ref, whose pending entry (in table Pending) the
+%% caller marked `cancelled'. The table's owner is the coordinator of the
+%% port the request went to.
+-spec cancel(ets:tid(), non_neg_integer()) -> ok.
+cancel(Pending, Ref) ->
+    case ets:info(Pending, owner) of
+        Pid when is_pid(Pid) -> gen_server:cast(Pid, {cancel, Ref});
+        undefined -> ok % the port died: its callers were told
+    end.
 
 %% The process.
 
 %% @private
--spec init_it(pid()) -> no_return().
-init_it(Parent) ->
-    try register(?MODULE, self()) of
+-spec init_it(pid(), {atom(), pos_integer(), map()}) -> no_return().
+init_it(Parent, Member) ->
+    try register_name(Member) of
         true ->
-            case init([]) of
+            case init(Member) of
                 {ok, S} ->
                     proc_lib:init_ack(Parent, {ok, self()}),
                     loop(Parent, S);
@@ -160,9 +174,14 @@ system_replace_state(Fun, S) ->
 
 %% Callbacks, gen_server-shaped.
 
--spec init([]) -> {ok, #state{}} | {stop, term()}.
-init([]) ->
+%% The default pool's first member has the name it had before pools.
+register_name({default, 1, _}) -> register(?MODULE, self());
+register_name(_) -> true.
+
+-spec init({atom(), pos_integer(), map()}) -> {ok, #state{}} | {stop, term()}.
+init({Pool, Index, Settings}) ->
     process_flag(trap_exit, true),
+    put(?SETTINGS_KEY, Settings),
     Exe = filename:join(priv_dir(), "erlang_python_port"),
     MaxFrame = env(max_frame_size),
     LogLevel = primary_log_level(),
@@ -186,26 +205,40 @@ init([]) ->
         {Port, {data, ?PY_FRAME(?PY_HELLO, _, _, Body)}} ->
             {ok, {?PY_PROTOCOL_VERSION, PyVersion, OsPid}} = py_protocol:decode(Body),
             send_functions(Port, Timeout),
-            %% No write_concurrency: with it, an insert plus a take cost about
-            %% 0.2 us more per call (pinned), and each operation holds the
-            %% table's lock only briefly.
-            Pending = ets:new(py_pending, [public, set]),
-            persistent_term:put(?PY_PORT_KEY, #py_port{port = Port, pending = Pending,
-                                                       max_frame = MaxFrame,
-                                                       max_pending = env(max_pending),
-                                                       call_timeout = env(call_timeout),
-                                                       incarnation = erlang:unique_integer([positive])}),
-            erlang:send_after(?SWEEP_INTERVAL, self(), sweep),
-            Output = py_output:start_link(OsPid),
-            {ok, #state{port = Port, pending = Pending,
-                        os_pid = OsPid, python_version = PyVersion,
-                        grace = env(cancel_grace), output = Output, log_level = LogLevel}};
+            case run_init(Port, maps:get(init, Settings, undefined), Timeout) of
+                ok ->
+                    publish(Port, Pool, Index, Settings, PyVersion, OsPid, LogLevel);
+                {error, Reason} ->
+                    catch port_close(Port),
+                    {stop, {pool_init_failed, Pool, Reason}}
+            end;
         {Port, {exit_status, Status}} ->
             {stop, {port_start_failed, exit_how(Status)}}
     after Timeout ->
         catch port_close(Port),
         {stop, {port_start_failed, timeout}}
     end.
+
+publish(Port, Pool, Index, Settings, PyVersion, OsPid, LogLevel) ->
+    %% No write_concurrency: with it, an insert plus a take cost about
+    %% 0.2 us more per call (pinned), and each operation holds the
+    %% table's lock only briefly.
+    Pending = ets:new(py_pending, [public, set]),
+    Published = #py_port{port = Port, pending = Pending,
+                         max_frame = env(max_frame_size),
+                         max_pending = env(max_pending),
+                         call_timeout = env(call_timeout),
+                         incarnation = erlang:unique_integer([positive]),
+                         pool = Pool, index = Index,
+                         pool_size = maps:get(size, Settings)},
+    persistent_term:put(py_pool:member_key(Pool, Index), Published),
+    py_pool_keeper:member_up(Pool, Index, Published#py_port.incarnation),
+    ok = py_dist:join(Pool),
+    erlang:send_after(?SWEEP_INTERVAL, self(), sweep),
+    Output = py_output:start_link(OsPid),
+    {ok, #state{port = Port, published = Published, pending = Pending,
+                os_pid = OsPid, python_version = PyVersion,
+                grace = env(cancel_grace), output = Output, log_level = LogLevel}}.
 
 -spec handle_call(term(), gen_server:from(), #state{}) -> {reply, term(), #state{}}.
 handle_call(stats, _From, S = #state{handlers = Handlers}) ->
@@ -220,7 +253,10 @@ handle_call(stats, _From, S = #state{handlers = Handlers}) ->
               late_replies => S#state.late_replies,
               cancelled => S#state.cancelled,
               os_pid => S#state.os_pid,
-              python_version => S#state.python_version},
+              python_version => S#state.python_version,
+              pool => S#state.published#py_port.pool,
+              index => S#state.published#py_port.index,
+              incarnation => S#state.published#py_port.incarnation},
     {reply, Stats, S};
 handle_call(ready, _From, S) ->
     {reply, ok, S};
@@ -304,10 +340,10 @@ handle_info(_Other, S) ->
 
 -spec terminate(term(), #state{}) -> ok.
 terminate({port_exit, _}, _S) ->
-    persistent_term:erase(?PY_PORT_KEY);
-terminate(_Reason, S = #state{port = Port}) ->
+    ok; % unpublished by port_down/2
+terminate(Reason, S = #state{port = Port}) ->
     %% A stop: no new requests; those in flight get stop_grace ms to finish.
-    persistent_term:erase(?PY_PORT_KEY),
+    unpublish(Reason, S),
     S1 = drain(S, erlang:monotonic_time(millisecond) + env(stop_grace)),
     fail_pending(S1#state.pending, port_closed),
     catch port_close(Port),
@@ -322,55 +358,55 @@ send_functions(Port, Timeout) ->
         {_, []} ->
             ok;
         {Version, Names} ->
-            Ref = erlang:unique_integer([positive]),
             Request = {<<"erlang">>, <<"_set_functions">>, [Version, Names], #{}},
-            true = erlang:port_command(Port, py_protocol:frame(?PY_CALL, ?PY_ANY_CHANNEL,
-                                                               Ref, Request)),
-            receive
-                {Port, {data, ?PY_FRAME(?PY_REPLY, _, Ref, Reply)}} ->
-                    case py_protocol:decode(Reply) of
-                        {ok, {ok, _}} -> ok;
-                        Error -> logger:warning("erlang_python: Python was not told of the "
-                                                "registered functions: ~0p", [Error])
-                    end;
-                {Port, {exit_status, _}} = Exit ->
-                    %% Handled by the loop, once the port is known.
-                    self() ! Exit,
-                    ok
-            after Timeout ->
-                logger:warning("erlang_python: Python was not told of the registered functions "
-                               "within ~p ms", [Timeout])
+            case start_request(Port, ?PY_CALL, Request, Timeout) of
+                {ok, _} -> ok;
+                Error -> logger:warning("erlang_python: Python was not told of the "
+                                        "registered functions: ~0p", [Error])
             end
     end.
 
-await_ready(Start, Timeout) ->
-    Waited = erlang:monotonic_time(millisecond) - Start,
-    Left = case Timeout of infinity -> infinity; _ -> Timeout - Waited end,
-    case {whereis(py_sup), whereis(?MODULE)} of
-        {undefined, _} ->
-            {error, not_started};
-        _ when Left =/= infinity, Left =< 0 ->
-            {error, timeout};
-        {_, undefined} ->
-            %% Between a dead coordinator and its restart: a short pause.
-            timer:sleep(5),
-            await_ready(Start, Timeout);
-        {_, Pid} ->
-            %% Answered once the (re)starting coordinator's init is done.
-            try gen_server:call(Pid, ready, Left) of
-                ok -> {ok, erlang:monotonic_time(millisecond) - Start}
-            catch
-                exit:{timeout, _} -> {error, timeout};
-                exit:_ -> await_ready(Start, Timeout)
-            end
+%% The pool's `init' code, run in __main__ on every start of the member,
+%% before any request can reach it.
+run_init(_Port, undefined, _Timeout) ->
+    ok;
+run_init(Port, Code, Timeout) ->
+    case start_request(Port, ?PY_EXEC, unicode:characters_to_binary(Code), Timeout) of
+        {ok, _} -> ok;
+        {error, Reason} -> {error, Reason}
+    end.
+
+%% A request of the coordinator's own while it starts, before the port is
+%% published: its answer is the only frame it waits for.
+start_request(Port, Kind, Term, Timeout) ->
+    Ref = erlang:unique_integer([positive]),
+    true = erlang:port_command(Port, py_protocol:frame(Kind, ?PY_ANY_CHANNEL, Ref, Term)),
+    receive
+        {Port, {data, ?PY_FRAME(?PY_REPLY, _, Ref, Reply)}} ->
+            case py_protocol:decode(Reply) of
+                {ok, {ok, Value}} -> {ok, Value};
+                {ok, {error, {Class, Message, _Trace}}} -> {error, {py_errors:class(Class), Message}};
+                {ok, Other} -> {error, Other};
+                {error, _} = Error -> Error
+            end;
+        {Port, {exit_status, _}} = Exit ->
+            %% Handled by the loop, once the port is known.
+            self() ! Exit,
+            {error, port_exit}
+    after Timeout ->
+        {error, timeout}
     end.
 
 %% The port is gone: callers that retry must wait for the restart, so the
 %% port is unpublished before they hear of it.
 port_down(How, S) ->
-    persistent_term:erase(?PY_PORT_KEY),
+    unpublish({port_exit, How}, S),
     fail_pending(S#state.pending, {port_exit, How}),
     {stop, {port_exit, How}, S}.
+
+unpublish(Reason, #state{published = #py_port{pool = Pool, index = Index, incarnation = Inc}}) ->
+    _ = persistent_term:erase(py_pool:member_key(Pool, Index)),
+    py_pool_keeper:member_down(Pool, Index, Inc, Reason).
 
 %% Routes frames until no caller waits any more, the port exits, or the deadline.
 drain(S = #state{port = Port, pending = Pending}, Deadline) ->
@@ -473,7 +509,7 @@ handler(Channel, S = #state{handlers = Handlers}) ->
             {Handler, S};
         #{} ->
             InFlight = counters:new(1, []),
-            Handler = {py_handler:start_link(S#state.port, Channel, InFlight), InFlight},
+            Handler = {py_handler:start_link(S#state.published, Channel, InFlight), InFlight},
             {Handler, S#state{handlers = Handlers#{Channel => Handler}}}
     end.
 
@@ -504,9 +540,9 @@ log_args(Level, Bridge) ->
     ["--log-level", atom_to_list(Level)] ++ [ "--log-bridge" || Bridge =:= true ].
 
 venv() ->
-    case application:get_env(erlang_python, venv) of
-        {ok, Dir} when Dir =/= undefined -> filename:absname(unicode:characters_to_list(Dir));
-        _ -> undefined
+    case env(venv) of
+        undefined -> undefined;
+        Dir -> filename:absname(unicode:characters_to_list(Dir))
     end.
 
 venv_args(undefined) -> [];
@@ -537,6 +573,10 @@ priv_dir() ->
         Dir -> Dir
     end.
 
+%% The member's settings: the pool's own over the application's
+%% (py_config:pool_settings/2), kept in the process dictionary by init/1.
 env(Key) ->
-    {ok, Value} = application:get_env(erlang_python, Key),
-    Value.
+    case get(?SETTINGS_KEY) of
+        #{Key := Value} -> Value;
+        _ -> {ok, Value} = application:get_env(erlang_python, Key), Value
+    end.

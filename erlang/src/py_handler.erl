@@ -23,7 +23,8 @@
 %% channel reuses the handler too.
 %%
 %% State, kept in the process dictionary under `?PY_HANDLER_KEY' so that
-%% `py' can serve nested callbacks: the port, the channel id, and the
+%% `py' can serve nested callbacks: the member's `#py_port{}' (so a nested
+%% `py:call' goes back to this member and thread), the channel id, and the
 %% counter of callbacks forwarded to it and not yet answered (the
 %% coordinator adds, this process subtracts; it dies with the process).
 -module(py_handler).
@@ -40,7 +41,7 @@
 
 %% API.
 
--spec start_link(port(), pos_integer(), counters:counters_ref()) -> pid().
+-spec start_link(#py_port{}, pos_integer(), counters:counters_ref()) -> pid().
 start_link(Port, Channel, InFlight) ->
     proc_lib:spawn_link(?MODULE, init, [Port, Channel, InFlight]).
 
@@ -50,7 +51,7 @@ start_link(Port, Channel, InFlight) ->
 %% clause here and a new route in the coordinator, nothing else.
 -spec serve(work()) -> ok.
 serve({callback, Ref, Body}) ->
-    {Port, Channel, InFlight} = get(?PY_HANDLER_KEY),
+    {#py_port{port = Port}, Channel, InFlight} = get(?PY_HANDLER_KEY),
     Result = run(Body),
     Frame = py_protocol:frame(?PY_RESULT, Channel, Ref, Result),
     try erlang:port_command(Port, Frame) catch error:badarg -> ok end,
@@ -65,7 +66,7 @@ serve({message, Body}) ->
 
 %% Internal.
 
--spec init(port(), pos_integer(), counters:counters_ref()) -> no_return().
+-spec init(#py_port{}, pos_integer(), counters:counters_ref()) -> no_return().
 init(Port, Channel, InFlight) ->
     put(?PY_CHANNEL_KEY, Channel),
     put(?PY_HANDLER_KEY, {Port, Channel, InFlight}),

@@ -1,6 +1,6 @@
 %% @doc Object handles: Python objects kept in the port for an Erlang process
-%% (`py:call(Ctx, M, F, A, #{return => ref})'), and the one process per port
-%% that frees them when their owner dies.
+%% (`py:call(Ctx, M, F, A, #{return => ref})'), and the one process
+%% that frees them when their owner dies (for every member of every pool).
 %%
 %% == Message flow ==
 %% <ol>
@@ -19,10 +19,10 @@
 %%     was killed mid-call) is remembered by the port, which then drops the
 %%     object instead of keeping it.</li>
 %% </ol>
-%% This server is started after the coordinator under the same
-%% `rest_for_one' supervisor: a new port restarts it, and every handle of
-%% the old port is stale (`{error, stale_ref}'), checked by incarnation. If
-%% this server alone restarts, it tells the port to drop every object, and
+%% This server is started after the pools under the same `rest_for_one'
+%% supervisor. A member whose port restarts loses its objects: its handles
+%% are stale (`{error, stale_ref}'), checked by the port's incarnation. If
+%% this server alone restarts, it tells every port to drop every object, and
 %% handles naming the dead server are stale too.
 -module(py_refs).
 -behaviour(gen_server).
@@ -48,9 +48,9 @@
 -define(SERVED_KEY, {?MODULE, served}).
 
 -record(state, {
-    port :: #py_port{},
-    keys = #{} :: #{reference() => pid()},                           % key -> owner
-    owners = #{} :: #{pid() => {reference(), #{reference() => true}}} % owner -> {monitor, keys}
+    keys = #{} :: #{reference() => {pid(), #py_port{}}},             % key -> owner, its port
+    owners = #{} :: #{pid() => {reference(), #{reference() => true}}}, % owner -> {monitor, keys}
+    ports = #{} :: #{port() => true}                                  % ports monitored
 }).
 
 %% API.
@@ -60,12 +60,22 @@ start_link() ->
     gen_server:start_link({local, ?MODULE}, ?MODULE, [], []).
 
 %% @doc The port a call with context Ctx goes to, and the server of its
-%% handles. Ctx is a context (`py:context/0,1') or the atom `default'; this
-%% build has only the default port. Waits for a (re)starting port up to the
-%% application's call_timeout.
--spec resolve_target(default) -> {ok, target()} | {error, py:error_reason()}.
-resolve_target(default) ->
-    resolve_default(erlang:monotonic_time(millisecond) + py_call:default_timeout()).
+%% handles. Ctx is a context (`py:context/0,1') or a pool name (`default'
+%% included: its least-loaded member) of this node; waits for a
+%% (re)starting member up to the application's call_timeout.
+-spec resolve_target(py_pool:target()) -> {ok, target()} | {error, term()}.
+resolve_target({Pool, Node}) when is_atom(Pool), is_atom(Node) ->
+    {error, {remote, Node}};
+resolve_target(Ctx) ->
+    case py_pool:port(Ctx) of
+        {ok, P} ->
+            case whereis(?MODULE) of
+                Server when is_pid(Server) -> {ok, {P, Server}};
+                undefined -> {error, not_started}
+            end;
+        {error, _} = Error ->
+            Error
+    end.
 
 %% @doc Calls `{Module, Function, Args, Kwargs}' on Target and keeps the
 %% result in Python: a handle owned by the calling process.
@@ -74,7 +84,7 @@ resolve_target(default) ->
 make({P = #py_port{incarnation = Incarnation}, Server}, {M, F, A, Kw}, Timeout) ->
     Key = make_ref(),
     %% Owned before it exists: if we die mid-call, the server still frees it.
-    gen_server:cast(Server, {own, Key, self()}),
+    gen_server:cast(Server, {own, Key, self(), P}),
     case py_call:request_on(P, ?PY_CALL_REF, {M, F, A, Kw, Key}, Timeout) of
         {ok, _} ->
             {ok, #'$py_ref'{key = Key, incarnation = Incarnation, port = P, server = Server}};
@@ -117,7 +127,7 @@ release(Handle = #'$py_ref'{key = Key, server = Server}) ->
 release(_) ->
     {error, not_a_ref}.
 
-%% @doc Handles held by live processes (of the default port).
+%% @doc Handles held by live processes (every member of every pool).
 -spec count() -> non_neg_integer().
 count() ->
     try gen_server:call(?MODULE, count) catch exit:_ -> 0 end.
@@ -126,18 +136,15 @@ count() ->
 
 -spec init([]) -> {ok, #state{}}.
 init([]) ->
-    %% Started after the coordinator, which published its port first.
-    P = #py_port{incarnation = Incarnation} = persistent_term:get(?PY_PORT_KEY),
-    case persistent_term:get(?SERVED_KEY, undefined) of
-        Incarnation ->
-            %% This server restarted on its own (it crashed) while the port
-            %% lived on: nobody tracks the objects the port keeps, and the
-            %% handles naming the dead server are stale; drop them all.
-            write(P, all);
-        _ ->
-            persistent_term:put(?SERVED_KEY, Incarnation)
-    end,
-    {ok, #state{port = P}}.
+    %% Started after the pools. A port that a previous server of this node
+    %% handed keys out on still lives (this server restarted on its own):
+    %% nobody tracks the objects it keeps, and the handles naming the dead
+    %% server are stale; drop them all.
+    Served = persistent_term:get(?SERVED_KEY, #{}),
+    Live = py_pool:all_ports(),
+    _ = [write(P, all) || P = #py_port{incarnation = I} <- Live, is_map_key(I, Served)],
+    persistent_term:put(?SERVED_KEY, #{}),
+    {ok, #state{}}.
 
 -spec handle_call(term(), gen_server:from(), #state{}) -> {reply, term(), #state{}}.
 handle_call({release, Key}, _From, S) ->
@@ -148,12 +155,19 @@ handle_call(_Other, _From, S) ->
     {reply, {error, unknown_request}, S}.
 
 -spec handle_cast(term(), #state{}) -> {noreply, #state{}}.
-handle_cast({own, Key, Owner}, S = #state{keys = Keys, owners = Owners}) ->
+handle_cast({own, Key, Owner, P = #py_port{port = Port, incarnation = I}},
+            S = #state{keys = Keys, owners = Owners, ports = Ports}) ->
+    served(I),
+    %% A port that stops takes its objects with it: its keys are forgotten.
+    Ports1 = case Ports of
+                 #{Port := _} -> Ports;
+                 #{} -> erlang:monitor(port, Port), Ports#{Port => true}
+             end,
     {Monitor, Held} = case Owners of
                           #{Owner := O} -> O;
                           #{} -> {erlang:monitor(process, Owner), #{}}
                       end,
-    {noreply, S#state{keys = Keys#{Key => Owner},
+    {noreply, S#state{keys = Keys#{Key => {Owner, P}}, ports = Ports1,
                       owners = Owners#{Owner => {Monitor, Held#{Key => true}}}}};
 handle_cast({forget, Key}, S) ->
     {noreply, forget(Key, S)};
@@ -167,52 +181,45 @@ handle_info({'DOWN', _Monitor, process, Owner, _Reason}, S = #state{keys = Keys,
     case maps:take(Owner, Owners) of
         {{_, Held}, Rest} ->
             Dead = maps:keys(Held),
-            {noreply, free(Dead, S#state{keys = maps:without(Dead, Keys), owners = Rest})};
+            free([{Key, P} || Key <- Dead, {_, P} <- [maps:get(Key, Keys)]]),
+            {noreply, S#state{keys = maps:without(Dead, Keys), owners = Rest}};
         error ->
             {noreply, S}
     end;
+handle_info({'DOWN', _Monitor, port, Port, _Reason}, S = #state{keys = Keys, ports = Ports}) ->
+    Gone = [Key || {Key, {_, #py_port{port = P}}} <- maps:to_list(Keys), P =:= Port],
+    {noreply, lists:foldl(fun forget/2, S#state{ports = maps:remove(Port, Ports)}, Gone)};
 handle_info(_Other, S) ->
     {noreply, S}.
 
 %% Internal.
 
-%% The port is published by the coordinator's init, and this server starts
-%% after it: between the two (a restart), wait a little, within the timeout.
-resolve_default(Deadline) ->
-    case {persistent_term:get(?PY_PORT_KEY, undefined), whereis(?MODULE)} of
-        {#py_port{} = P, Server} when is_pid(Server) ->
-            {ok, {P, Server}};
-        _ ->
-            Left = Deadline - erlang:monotonic_time(millisecond),
-            case py_coordinator:await_ready(max(0, Left)) of
-                {ok, _} when Left > 0 ->
-                    timer:sleep(5),
-                    resolve_default(Deadline);
-                {ok, _} ->
-                    {error, timeout};
-                {error, _} = Error ->
-                    Error
-            end
+%% Whether the port a handle was made on is still the one its member
+%% publishes.
+live(#py_port{pool = Pool, index = Index}, Incarnation) ->
+    case py_pool:member(Pool, Index) of
+        {ok, #py_port{incarnation = Incarnation}} -> true;
+        _ -> false
     end.
 
-%% Whether the port a handle was made on is still the one its coordinator
-%% publishes (this build has one: the default port).
-live(#py_port{}, Incarnation) ->
-    case persistent_term:get(?PY_PORT_KEY, undefined) of
-        #py_port{incarnation = Incarnation} -> true;
-        _ -> false
+%% Remembers, for a successor of this server, a port it handed keys out on.
+served(Incarnation) ->
+    Served = persistent_term:get(?SERVED_KEY, #{}),
+    case is_map_key(Incarnation, Served) of
+        true -> ok;
+        false -> persistent_term:put(?SERVED_KEY, Served#{Incarnation => true})
     end.
 
 %% Only a key still held: a second release sends nothing.
 release_key(Key, S = #state{keys = Keys}) ->
-    case is_map_key(Key, Keys) of
-        true -> free([Key], forget(Key, S));
-        false -> S
+    case Keys of
+        #{Key := {_, P}} -> free([{Key, P}]), forget(Key, S);
+        #{} -> S
     end.
 
 forget(Key, S = #state{keys = Keys, owners = Owners}) ->
     case maps:take(Key, Keys) of
-        {Owner, Rest} ->
+        {{Owner, _}, Rest} ->
             #{Owner := {Monitor, Held}} = Owners,
             Held1 = maps:remove(Key, Held),
             Owners1 = case map_size(Held1) of
@@ -227,12 +234,12 @@ forget(Key, S = #state{keys = Keys, owners = Owners}) ->
             S
     end.
 
-%% One frame for all the keys; a closed port has freed them already.
-free([], S) ->
-    S;
-free(Keys, S = #state{port = P}) ->
-    write(P, Keys),
-    S.
+%% One frame per port for all its keys; a closed port has freed them already.
+free(KeyPorts) ->
+    ByPort = lists:foldl(fun({Key, P}, Acc) ->
+                                 maps:update_with(P, fun(Ks) -> [Key | Ks] end, [Key], Acc)
+                         end, #{}, KeyPorts),
+    maps:foreach(fun(P, Keys) -> write(P, Keys) end, ByPort).
 
 write(#py_port{port = Port}, Body) ->
     Frame = py_protocol:frame(?PY_RELEASE, ?PY_ANY_CHANNEL, erlang:unique_integer([positive]), Body),

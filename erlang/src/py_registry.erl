@@ -19,8 +19,10 @@
 -module(py_registry).
 -behaviour(gen_server).
 
+-include("py_protocol.hrl").
+
 -export([start_link/0, register/2, unregister/1, lookup/1, functions/0,
-         new_atom/1, new_atoms/0]).
+         new_atom/1, new_atoms/0, update/1]).
 -export([init/1, handle_call/3, handle_cast/2]).
 
 -type entry() :: fun((list()) -> term()) | {module(), atom()}.
@@ -66,6 +68,12 @@ new_atom(Name) when is_binary(Name) ->
         error:badarg -> gen_server:call(?MODULE, {new_atom, Name})
     end.
 
+%% @doc Runs Fun in this process, one such update at a time (py_pool's
+%% routes: a read-modify-write of a persistent_term).
+-spec update(fun(() -> ok)) -> ok.
+update(Fun) ->
+    gen_server:call(?MODULE, {update, Fun}).
+
 %% @doc How many atoms `new_atom/1' created since the application started.
 -spec new_atoms() -> non_neg_integer().
 new_atoms() ->
@@ -76,6 +84,8 @@ new_atoms() ->
 -spec init([]) -> {ok, #{new_atoms := non_neg_integer(), version := integer()}}.
 init([]) ->
     _ = ets:new(?MODULE, [named_table, protected, set, {read_concurrency, true}]),
+    %% Pool routes (py:register_pool/2) live as long as the registrations.
+    ok = py_pool:clear_routes(),
     {ok, #{new_atoms => 0, version => change_number()}}.
 
 -spec handle_call(term(), gen_server:from(), State) -> {reply, term(), State}.
@@ -104,6 +114,8 @@ handle_call({new_atom, Name}, _From, State = #{new_atoms := Count}) ->
     end;
 handle_call(new_atoms, _From, State = #{new_atoms := Count}) ->
     {reply, Count, State};
+handle_call({update, Fun}, _From, State) ->
+    {reply, Fun(), State};
 handle_call(_Other, _From, State) ->
     {reply, {error, unknown_request}, State}.
 
@@ -125,16 +137,26 @@ change_number() ->
 names() ->
     ets:select(?MODULE, [{{'$1', '_'}, [], ['$1']}]).
 
-%% Tells Python the new set. Without a running port there is nothing to
-%% tell: the coordinator sends the set when it starts one.
+%% Tells every running member of every pool the new set. Without a running
+%% port there is nothing to tell: a coordinator sends the set when it starts
+%% one. A handler process tells its own member on its thread's channel
+%% first (that thread is waiting for it).
 publish({Version, Names}) ->
-    case py:call(erlang, '_set_functions', [Version, Names]) of
-        {ok, _} ->
-            ok;
-        {error, not_started} ->
-            ok;
-        {error, Reason} ->
-            logger:warning("erlang_python: Python was not told of the registered functions: ~0p",
-                           [Reason]),
-            ok
-    end.
+    Request = {<<"erlang">>, <<"_set_functions">>, [Version, Names], #{}},
+    Ports = case get(?PY_HANDLER_KEY) of
+                {Own, _, _} -> [Own | [P || P <- py_pool:all_ports(),
+                                            P#py_port.port =/= Own#py_port.port]];
+                undefined -> py_pool:all_ports()
+            end,
+    lists:foreach(
+      fun(P) ->
+              case py_call:request_on(P, ?PY_CALL, Request, default) of
+                  {ok, _} ->
+                      ok;
+                  {error, port_closed} ->
+                      ok; % its restart sends the set
+                  {error, Reason} ->
+                      logger:warning("erlang_python: Python was not told of the registered "
+                                     "functions: ~0p", [Reason])
+              end
+      end, Ports).

@@ -1,7 +1,8 @@
-%% @doc Top supervisor: the function registry, streams, the coordinator and its port, handles.
+%% @doc Top supervisor: the function registry, the stream registry, the pg scope, the pools,
+%% then the handles' owner server.
 %%
-%% rest_for_one: a port crash restarts only the coordinator (and so the
-%% port); registered functions live in the registry and survive it.
+%% rest_for_one: a port crash restarts only its member (`py_pool_sup');
+%% registered functions live in the registry and survive it.
 -module(py_sup).
 -behaviour(supervisor).
 
@@ -22,10 +23,13 @@ init([]) ->
                 %% Before the coordinator: a port restart does not restart it,
                 %% so it can tell stream owners that their port died.
                 #{id => py_stream, start => {py_stream, start_link, []}},
-                #{id => py_coordinator, start => {py_coordinator, start_link, []},
-                  %% Room for in-flight calls to finish (stop_grace), then the port to exit.
-                  shutdown => StopGrace + 2000},
-                %% After the coordinator: a new port restarts it, and the
-                %% handles of the old port are gone with their objects.
+                %% The pg scope pools' members join (py_dist).
+                #{id => pg, start => {pg, start_link, [py_dist:scope()]}},
+                #{id => py_pools_sup, start => {py_pools_sup, start_link, []},
+                  type => supervisor,
+                  %% Room for in-flight calls to finish (stop_grace), then the ports to exit.
+                  shutdown => StopGrace + 4000},
+                %% After the pools: the owners of object handles, for every
+                %% member (a member's restart makes its handles stale).
                 #{id => py_refs, start => {py_refs, start_link, []}}],
     {ok, {Flags, Children}}.

@@ -134,8 +134,8 @@ registered_names_survive_a_port_restart(_Config) ->
     {ok, kept} = py:eval(<<"erlang.compat_kept()">>),
     ok = py:unregister_function(compat_kept).
 
-%% erlang_python binds the module `erlang' in the namespace of eval and exec;
-%% nothing else is added there.
+%% erlang_python binds the module `erlang' in the namespace of eval and exec
+%% (the calling process's own namespace); nothing is added to `__main__'.
 erlang_is_defined_in_eval_and_exec(_Config) ->
     ok = application:stop(erlang_python),
     ok = application:start(erlang_python),
@@ -144,7 +144,8 @@ erlang_is_defined_in_eval_and_exec(_Config) ->
     false = lists:member(<<"erlang">>, Before),
     {ok, 12} = py:eval(<<"erlang.call('add', 5, 7)">>),
     {ok, After} = py:call(?FIX, main_names, []),
-    [<<"erlang">>] = After -- Before,
+    [] = After -- Before,
+    {ok, true} = py:eval(<<"'erlang' in globals()">>),
     ok = py:exec(<<"def compat_add(a, b):\n    return erlang.add(a, b)\n">>),
     {ok, 3} = py:call('__main__', compat_add, [1, 2]),
     %% The name is the user's to rebind.
@@ -184,11 +185,15 @@ bad_arguments_fail_in_the_caller_and_python_runs_nothing(_Config) ->
 %% One key type, and exactly the keys the README lists.
 stats_keys_are_the_documented_atoms(_Config) ->
     Stats = #{port := Port} = py:stats(),
-    [cancelled, cancelling, channels, handlers, handles, in_flight_callbacks, late_replies,
-     os_pid, pending_calls, port, python_version] = lists:sort(maps:keys(Stats)),
+    [cancelled, cancelling, channels, handlers, handles, in_flight_callbacks, incarnation, index,
+     late_replies, namespaces, os_pid, pending_calls, pool, pools, port,
+     python_version] = lists:sort(maps:keys(Stats)),
     [channels, channels_in_use, executor_threads, handles, handles_released_early,
-     log_records_dropped, log_records_sent, max_executor_threads, parked_reading_takeovers, requests_queued, threads_peak,
-     threads_running] = lists:sort(maps:keys(Port)).
+     log_records_dropped, log_records_sent,
+     max_executor_threads, namespaces, parked_reading_takeovers, requests_queued, threads_peak,
+     threads_running] = lists:sort(maps:keys(Port)),
+    #{pools := #{default := #{size := 1, namespaces := _, members := [Member]}}} = Stats,
+    [executors, index, namespaces, os_pid, pending, restarts] = lists:sort(maps:keys(Member)).
 
 %% Elixir code wants nil back for None; the setting is checked at start.
 none_atom_setting_chooses_what_none_becomes(_Config) ->

@@ -40,20 +40,20 @@ end_per_suite(_Config) ->
     py_test_helper:stop().
 
 a_handle_keeps_the_object_in_python(_Config) ->
-    {ok, H} = py:call(default, ?FIX, tracked, [<<"keep">>, [1, 2]], #{return => ref}),
+    {ok, H} = py:call(py:context(), ?FIX, tracked, [<<"keep">>, [1, 2]], #{return => ref}),
     true = py:is_ref(H),
     false = py:is_ref(make_ref()),
     false = py:is_ref({'$py_ref', 1}),
     false = py:is_ref(<<"x">>),
     %% An object with no Erlang form is fine as a handle.
     {error, {'TypeError', _}} = py:call(?FIX, unconvertible, []),
-    {ok, U} = py:call(default, ?FIX, unconvertible, [], #{return => ref}),
+    {ok, U} = py:call(py:context(), ?FIX, unconvertible, [], #{return => ref}),
     {ok, {<<"Unconvertible">>, none}} = py:call(?FIX, describe, [U]),
     ok = py:release(U),
     ok = py:release(H).
 
 call_method_getattr_and_to_term_act_on_the_object(_Config) ->
-    {ok, H} = py:call(default, ?FIX, tracked, [<<"methods">>, [1]], #{return => ref}),
+    {ok, H} = py:call(py:context(), ?FIX, tracked, [<<"methods">>, [1]], #{return => ref}),
     {ok, 2} = py:call_method(H, add, [2]),
     {ok, 5} = py:call_method(H, <<"add">>, [3], #{times => 3}),
     {ok, [1, 2, 3, 3, 3]} = py:getattr(H, items),
@@ -63,19 +63,19 @@ call_method_getattr_and_to_term_act_on_the_object(_Config) ->
     %% erlang_python's older form, with a context first.
     {ok, 6} = py:call_method(default, H, add, [4]),
     %% A list object: to_term converts it, the handle stays valid.
-    {ok, L} = py:call(default, builtins, list, [[3, 1, 2]], #{return => ref}),
+    {ok, L} = py:call(py:context(), builtins, list, [[3, 1, 2]], #{return => ref}),
     {ok, [3, 1, 2]} = py:to_term(L),
     {ok, none} = py:call_method(L, sort, []),
     {ok, [1, 2, 3]} = py:to_term(L),
     {ok, 3} = py:call_method(L, '__len__', []),
-    {error, {'TypeError', _}} = py:to_term(element(2, py:call(default, ?FIX, unconvertible, [],
+    {error, {'TypeError', _}} = py:to_term(element(2, py:call(py:context(), ?FIX, unconvertible, [],
                                                                #{return => ref}))),
     ok = py:release(H),
     ok = py:release(L).
 
 handles_as_arguments_arrive_as_the_object(_Config) ->
-    {ok, A} = py:call(default, ?FIX, tracked, [<<"arg_a">>], #{return => ref}),
-    {ok, B} = py:call(default, ?FIX, tracked, [<<"arg_b">>], #{return => ref}),
+    {ok, A} = py:call(py:context(), ?FIX, tracked, [<<"arg_a">>], #{return => ref}),
+    {ok, B} = py:call(py:context(), ?FIX, tracked, [<<"arg_b">>], #{return => ref}),
     {ok, {<<"Tracked">>, none}} = py:call(?FIX, describe, [A]),
     %% Nested anywhere: in a map in the keywords, in lists and tuples.
     {ok, {<<"Tracked">>, [<<"Tracked">>, <<"tuple">>]}} =
@@ -91,7 +91,7 @@ handles_as_arguments_arrive_as_the_object(_Config) ->
 
 release_frees_the_object(_Config) ->
     Start = live_handles(),
-    {ok, H} = py:call(default, ?FIX, tracked, [<<"released">>], #{return => ref}),
+    {ok, H} = py:call(py:context(), ?FIX, tracked, [<<"released">>], #{return => ref}),
     {ok, false} = py:call(?FIX, finalised, [<<"released">>]),
     Plus1 = Start + 1,
     {Plus1, Plus1} = live_handles_settled(Plus1),
@@ -109,7 +109,7 @@ owner_death_frees_its_handles(_Config) ->
     Owner = spawn(fun() ->
                           Hs = [begin
                                     Name = <<"owned", (integer_to_binary(I))/binary>>,
-                                    {ok, H} = py:call(default, ?FIX, tracked, [Name],
+                                    {ok, H} = py:call(py:context(), ?FIX, tracked, [Name],
                                                       #{return => ref}),
                                     H
                                 end || I <- lists:seq(1, 50)],
@@ -131,14 +131,14 @@ owner_death_frees_its_handles(_Config) ->
 owner_killed_mid_call_leaks_nothing(_Config) ->
     Start = live_handles(),
     Owners = [spawn(fun() ->
-                            py:call(default, ?FIX, tracked,
+                            py:call(py:context(), ?FIX, tracked,
                                     [<<"mid", (integer_to_binary(I))/binary>>], #{return => ref})
                     end) || I <- lists:seq(1, 200)],
     [exit(O, kill) || O <- Owners],
     {Start, Start} = live_handles_settled(Start).
 
 a_handle_after_a_port_restart_is_stale(_Config) ->
-    {ok, H} = py:call(default, ?FIX, tracked, [<<"old_port">>], #{return => ref}),
+    {ok, H} = py:call(py:context(), ?FIX, tracked, [<<"old_port">>], #{return => ref}),
     #{os_pid := OsPid} = py:stats(),
     os:cmd("kill -9 " ++ integer_to_list(OsPid)),
     py_test_helper:wait_until(new_port, fun() ->
@@ -154,7 +154,7 @@ a_handle_after_a_port_restart_is_stale(_Config) ->
     %% Passed as an argument to the new Python process, it is not found.
     {error, {'ReferenceError', _}} = py:call(?FIX, describe, [H]),
     %% New handles work, and the count started again.
-    {ok, H2} = py:call(default, ?FIX, tracked, [<<"new_port">>], #{return => ref}),
+    {ok, H2} = py:call(py:context(), ?FIX, tracked, [<<"new_port">>], #{return => ref}),
     {ok, <<"new_port">>} = py:getattr(H2, name),
     {1, 1} = live_handles_settled(1),
     ok = py:release(H2).
@@ -162,7 +162,7 @@ a_handle_after_a_port_restart_is_stale(_Config) ->
 %% py_refs alone crashes while the port lives on: nobody tracks the
 %% objects any more, so they are all dropped and the old handles are stale.
 a_restarted_py_refs_drops_every_object(_Config) ->
-    {ok, H} = py:call(default, ?FIX, tracked, [<<"orphan">>], #{return => ref}),
+    {ok, H} = py:call(py:context(), ?FIX, tracked, [<<"orphan">>], #{return => ref}),
     #{os_pid := OsPid} = py:stats(),
     Old = whereis(py_refs),
     exit(Old, kill),
@@ -177,7 +177,7 @@ a_restarted_py_refs_drops_every_object(_Config) ->
     #{os_pid := OsPid} = py:stats(), % the same Python process
     {error, stale_ref} = py:getattr(H, name),
     {error, stale_ref} = py:release(H),
-    {ok, H2} = py:call(default, ?FIX, tracked, [<<"after_refs">>], #{return => ref}),
+    {ok, H2} = py:call(py:context(), ?FIX, tracked, [<<"after_refs">>], #{return => ref}),
     {ok, <<"after_refs">>} = py:getattr(H2, name),
     ok = py:release(H2).
 
@@ -187,28 +187,29 @@ bad_and_foreign_handles_are_clear_errors(_Config) ->
     {'EXIT', {badarg, _}} = (catch py:to_term({'$py_ref', 1, 2})),
     {'EXIT', {badarg, _}} = (catch py:release(42)),
     %% A handle made on another node: its key is that node's reference.
-    {ok, H} = py:call(default, ?FIX, tracked, [<<"foreign">>], #{return => ref}),
+    {ok, H} = py:call(py:context(), ?FIX, tracked, [<<"foreign">>], #{return => ref}),
     Foreign = setelement(2, H, foreign_ref()),
     Node = node(element(2, Foreign)),
     {error, {foreign_ref, Node}} = py:getattr(Foreign, name),
     {error, {foreign_ref, Node}} = py:release(Foreign),
     %% Passed as an argument, the port does not know its key.
     {error, {'ReferenceError', _}} = py:call(?FIX, describe, [Foreign]),
-    %% Only `default' is a context in this build.
-    {'EXIT', {function_clause, _}} =
-        (catch py:call(other_context, ?FIX, tracked, [<<"x">>], #{return => ref})),
+    %% With a pool name rather than a context, the map is keyword arguments
+    %% (erlang_python's pool form), and there is no pool of that name.
+    {error, {no_pool, other_context}} =
+        py:call(other_context, ?FIX, tracked, [<<"x">>], #{return => ref}),
     ok = py:release(H).
 
 options_of_call_5(_Config) ->
     %% return => value is a plain call; kwargs and timeout apply to both.
-    {ok, 3} = py:call(default, builtins, len, [[1, 2, 3]], #{}),
-    {ok, <<"a-b">>} = py:call(default, '_operator', concat, [<<"a">>, <<"-b">>], #{return => value}),
-    {ok, H} = py:call(default, ?FIX, tracked, [<<"kw">>], #{kwargs => #{items => [7]},
+    {ok, 3} = py:call(py:context(), builtins, len, [[1, 2, 3]], #{}),
+    {ok, <<"a-b">>} = py:call(py:context(), '_operator', concat, [<<"a">>, <<"-b">>], #{return => value}),
+    {ok, H} = py:call(py:context(), ?FIX, tracked, [<<"kw">>], #{kwargs => #{items => [7]},
                                                              return => ref, timeout => 5000}),
     {ok, [7]} = py:getattr(H, items),
-    {error, {'ZeroDivisionError', _}} = py:call(default, operator, truediv, [1, 0], #{return => ref}),
-    {error, timeout} = py:call(default, time, sleep, [2], #{return => ref, timeout => 100}),
-    {'EXIT', {badarg, _}} = (catch py:call(default, time, sleep, [0], #{return => object})),
+    {error, {'ZeroDivisionError', _}} = py:call(py:context(), operator, truediv, [1, 0], #{return => ref}),
+    {error, timeout} = py:call(py:context(), time, sleep, [2], #{return => ref, timeout => 100}),
+    {'EXIT', {badarg, _}} = (catch py:call(py:context(), time, sleep, [0], #{return => object})),
     ok = py:release(H),
     {0, 0} = live_handles_settled(0).
 

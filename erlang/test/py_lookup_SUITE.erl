@@ -70,6 +70,8 @@ module_replaced_in_sys_modules_is_used(_Config) ->
     {ok, <<"second">>} = py:call(lookup_b, f, []).
 
 module_removed_from_sys_modules_is_imported_again(Config) ->
+    %% Each process has its own namespace: this case imports what it uses.
+    ok = py:exec(<<"import sys">>),
     write_module(Config, "lookup_file", "def f():\n    return 1\n"),
     {ok, 1} = py:call(lookup_file, f, []),
     ok = py:exec(<<"del sys.modules['lookup_file']">>),
@@ -145,6 +147,7 @@ syntax_error_is_reported_every_time(_Config) ->
     {error, {'SyntaxError', _}} = py:eval(<<"lookup_z = 5">>).
 
 many_sources_evict_and_recompile(_Config) ->
+    ok = py:exec(<<"lookup_x = 1">>),
     Sources = [{N, iolist_to_binary(["lookup_x * 0 + ", integer_to_list(N)])}
                || N <- lists:seq(1, 400)],
     [{ok, N} = py:eval(S) || _ <- [1, 2], {N, S} <- Sources],

@@ -1,5 +1,5 @@
 // The dispatcher: runs each request from Erlang (call, eval, exec, stats, log_level,
-// call_ref, release), replies.
+// call_ref, release, drop_namespace), replies.
 #include "runtime/request_runner.hpp"
 
 #include "runtime/cancellation.hpp"
@@ -90,6 +90,13 @@ py::dict main_globals() {
     return globals;
 }
 
+// Requires the GIL. The globals of process-bound namespace `id' (made on
+// first use by erlang._namespaces, which holds them in a Python dict so that
+// they die with the interpreter, not after it).
+py::dict namespace_globals(const py::handle &id) {
+    return py::module_::import("erlang._namespaces").attr("get")(id);
+}
+
 // Requires the GIL. Runs code compiled by the cache as PyRun_String runs what it compiles.
 PyObject *run_code(const py::object &code, PyObject *globals, PyObject *locals) {
     if (PySys_Audit("exec", "O", code.ptr()) < 0) {
@@ -121,12 +128,23 @@ py::object call_result(PyObject *result) {
 // Requires the GIL. A request of another shape than decode_call's usual one
 // (atom names, an improper argument list, ...): the arguments are passed
 // from the decoded list itself, no tuple is built.
+// A fifth element is the caller's namespace: a '__main__' function is
+// looked up there first (py:call('__main__', F, A) finds what that Erlang
+// process defined with exec).
 py::object run_call(const py::tuple &req) {
-    if (req.size() != 4) {
-        throw py::value_error("call request must be {Module, Function, Args, Kwargs}");
+    if (req.size() != 4 && req.size() != 5) {
+        throw py::value_error("call request must be {Module, Function, Args, Kwargs}"
+                              " or {Module, Function, Args, Kwargs, NamespaceId}");
     }
     PyObject *items = req.ptr();
-    py::object function = find_function(PyTuple_GET_ITEM(items, 0), PyTuple_GET_ITEM(items, 1));
+    py::object function;
+    if (req.size() == 5) {
+        function = py::module_::import("erlang._namespaces")
+                       .attr("lookup")(req[4], req[0], req[1]);
+    }
+    if (!function || function.is_none()) {
+        function = find_function(PyTuple_GET_ITEM(items, 0), PyTuple_GET_ITEM(items, 1));
+    }
     PyObject *arg_list = PyTuple_GET_ITEM(items, 2);
     py::object args;
     if (PyList_CheckExact(arg_list)) {
@@ -190,10 +208,11 @@ void run_release(const frame &request) {
     }
 }
 
-// Requires the GIL. Code is compiled as one expression against __main__.
+// Requires the GIL. Code is compiled as one expression against __main__,
+// or against the namespace a third element names.
 py::object run_eval(const py::tuple &req) {
-    if (req.size() != 2) {
-        throw py::value_error("eval request must be {Code, Locals}");
+    if (req.size() != 2 && req.size() != 3) {
+        throw py::value_error("eval request must be {Code, Locals} or {Code, Locals, NamespaceId}");
     }
     py::str source(req[0]);
     py::dict locals;
@@ -201,18 +220,31 @@ py::object run_eval(const py::tuple &req) {
         locals = py::dict(req[1]);
     }
     py::object code = compiled_code(source, Py_eval_input);
-    PyObject *r = run_code(code, main_globals().ptr(), locals.ptr());
+    py::dict globals = req.size() == 3 ? namespace_globals(req[2]) : main_globals();
+    PyObject *r = run_code(code, globals.ptr(), locals.ptr());
     if (r == nullptr) {
         throw py::error_already_set();
     }
     return py::reinterpret_steal<py::object>(r);
 }
 
-// Requires the GIL. Runs statements in __main__, so their names stay defined.
-py::object run_exec(const py::object &code_obj) {
+// Requires the GIL. Runs statements in __main__ (body Code) or in a
+// process-bound namespace (body {Code, NamespaceId}), so their names stay defined.
+py::object run_exec(const py::object &body) {
+    py::object code_obj = body;
+    py::dict globals;
+    if (py::isinstance<py::tuple>(body)) {
+        py::tuple req(body);
+        if (req.size() != 2) {
+            throw py::value_error("exec request must be Code or {Code, NamespaceId}");
+        }
+        code_obj = req[0];
+        globals = namespace_globals(req[1]);
+    } else {
+        globals = main_globals();
+    }
     py::str source(code_obj);
     py::object code = compiled_code(source, Py_file_input);
-    py::dict globals = main_globals();
     PyObject *r = run_code(code, globals.ptr(), globals.ptr());
     if (r == nullptr) {
         throw py::error_already_set();
@@ -239,6 +271,7 @@ py::object run_stats() {
     }
     d["handles"] = handle_table::instance().size();
     d["handles_released_early"] = handle_table::instance().early_releases();
+    d["namespaces"] = py::module_::import("erlang._namespaces").attr("count")();
     d["log_records_sent"] = runtime().logging.sent.load();
     d["log_records_dropped"] = runtime().logging.dropped.load();
     return std::move(d);
@@ -273,6 +306,8 @@ py::object execute(const frame &request) {
             return run_stats();
         case frame_kind::log_level:
             return run_log_level(body);
+        case frame_kind::drop_namespace:
+            return py::module_::import("erlang._namespaces").attr("drop")(body);
         default:
             throw std::logic_error(std::string("not a request: ") + kind_name(request.header.kind));
     }

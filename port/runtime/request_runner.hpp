@@ -1,4 +1,5 @@
-// The dispatcher: runs each request from Erlang (call, eval, exec, stats, log_level), replies.
+// The dispatcher: runs each request from Erlang (call, eval, exec, stats, log_level,
+// drop_namespace), replies.
 #pragma once
 
 #include "wire/frame_codec.hpp"

@@ -24,7 +24,7 @@ void put_u32(char *p, std::uint32_t v) {
 } // namespace
 
 bool is_inbound_kind(unsigned kind) {
-    return kind >= unsigned(frame_kind::call) && kind <= unsigned(frame_kind::release);
+    return kind >= unsigned(frame_kind::call) && kind <= unsigned(frame_kind::drop_namespace);
 }
 
 parse_result parse_frame(const char *data, std::size_t size, std::size_t max_frame) {
@@ -96,6 +96,8 @@ const char *kind_name(frame_kind kind) {
             return "call_ref";
         case frame_kind::release:
             return "release";
+        case frame_kind::drop_namespace:
+            return "drop_namespace";
         case frame_kind::hello:
             return "hello";
         case frame_kind::reply:

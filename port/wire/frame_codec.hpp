@@ -42,11 +42,13 @@ parse_result parse_frame(const char *data, std::size_t size, std::size_t max_fra
 bool is_inbound_kind(unsigned kind);
 
 // True for the frames an executor thread runs: call, eval, exec, stats,
-// log_level, call_ref (each answered by a reply) and release (not answered).
+// log_level, call_ref, drop_namespace (each answered by a reply) and release
+// (not answered).
 inline bool is_request(frame_kind k) {
     return k == frame_kind::call || k == frame_kind::eval || k == frame_kind::exec
            || k == frame_kind::stats || k == frame_kind::log_level
-           || k == frame_kind::call_ref || k == frame_kind::release;
+           || k == frame_kind::call_ref || k == frame_kind::release
+           || k == frame_kind::drop_namespace;
 }
 
 // Decodes the 13-byte header at p (after the length prefix). The caller has

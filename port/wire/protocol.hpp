@@ -11,8 +11,11 @@
 //   Erlang -> port                              port -> Erlang
 //   ---------------------------------------    ------------------------------------------
 //   call    {Module, Function, Args, Kwargs}   reply    {ok, Value} | {error, ErrorInfo}
+//           | {M, F, A, Kw, NamespaceId}
 //   eval    {Code, Locals}                     reply    ...
-//   exec    Code                               reply    {ok, none} | {error, ErrorInfo}
+//           | {Code, Locals, NamespaceId}
+//   exec    Code | {Code, NamespaceId}         reply    {ok, none} | {error, ErrorInfo}
+//   drop_namespace NamespaceId                 reply    {ok, none}
 //   stats   {}                                 reply    {ok, #{...}}
 //   cancel  {}  (interrupt request Ref, on any channel)
 //   log_level Level                            reply    {ok, none}
@@ -29,6 +32,9 @@
 //                                              log      {Level, Message, Meta}  (channel 0, Ref 0)
 //
 // ErrorInfo is {ClassName, Message, Traceback}, three UTF-8 binaries.
+// A NamespaceId (a positive integer chosen by Erlang) names a process-bound
+// namespace: the globals of one Erlang process's eval/exec, made on first use
+// (erlang/_namespaces.py) and forgotten by drop_namespace.
 // log_level tells the port the OTP logger's primary level (an atom: emergency
 // .. debug, all, none); `log` carries one Python logging record at or above
 // it, Level an OTP level atom and Meta a map with atom keys (log_bridge.hpp).
@@ -66,6 +72,7 @@ enum class frame_kind : std::uint8_t {
     log_level = 7,
     call_ref = 8,
     release = 9,
+    drop_namespace = 10,
     // port -> Erlang
     hello = 64,
     reply = 65,

@@ -25,6 +25,9 @@
 -define(SPEED_CHUNKS, 4).     % python_speed: the port and python3 alternate in this many chunks
 -define(SPEED_RUNS, 3).       % runs of bench_speed:work() per chunk
 -define(PYTHON3, "/usr/bin/python3").
+-define(POOL_CPU_CALLERS, 8).   % pool_cpu: Erlang processes
+-define(POOL_CPU_CALLS, 10).    % pool_cpu: calls each
+-define(POOL_CPU_MS, 50).       % pool_cpu: CPU time of one call, calibrated per run
 
 %% {Object, bytes, Python function, repetitions in a round}. 100 MB three
 %% times: unpinned, one such call swung from 0.4x to 1.6x the floor's.
@@ -40,7 +43,7 @@ run_round(Ctx = #{echo := Echo, payload := Payload}) ->
         ok = py_bench_app:start(project, Ctx),
         Parts = [python_speed(Ctx), small_calls(Port), reverse_calls(Port),
                  payloads(Port, Payload), fanout(), io_concurrency(), async_concurrency(),
-                 stream_rate(),
+                 stream_rate(), pool_small_call(Port), pool_cpu(),
                  throughput(Ctx),
                  path_floor()],
         lists:foldl(fun maps:merge/2, #{}, Parts)
@@ -54,14 +57,70 @@ run_round(Ctx = #{echo := Echo, payload := Payload}) ->
 %% (1) py:call vs the raw echo port, in alternating chunks of calls.
 small_calls(Port) ->
     log("small calls: project and raw floor"),
-    Project = fun() -> {ok, 3} = py:call(operator, add, [1, 2]) end,
+    against_raw_floor(small_call, fun() -> {ok, 3} = py:call(operator, add, [1, 2]) end, Port).
+
+%% Project's small call against the raw floor's, in alternating chunks.
+against_raw_floor(Obj, Project, Port) ->
     Raw = fun() -> {ok, 3} = py_bench_floor:call(Port, <<"operator">>, <<"add">>, [1, 2]) end,
     Chunk = n(?SMALL_CALLS) div ?CHUNKS,
     {P, R} = interleave(fun() -> py_bench_stats:timed_loop(Chunk, Project) end,
                         fun() -> py_bench_stats:timed_loop(Chunk, Raw) end,
                         fun() -> [Project() || _ <- lists:seq(1, n(?WARMUP_CALLS))],
                                  [Raw() || _ <- lists:seq(1, n(?WARMUP_CALLS))] end),
-    maps:merge(latency(small_call, <<>>, P), latency(small_call, <<"floor_">>, R)).
+    maps:merge(latency(Obj, <<>>, P), latency(Obj, <<"floor_">>, R)).
+
+%% (11) The small call of (1) through a pool of 2 (routing to the
+%% least-loaded member), against the same raw floor.
+pool_small_call(Port) ->
+    log("small calls through a pool of 2: project and raw floor"),
+    {ok, _} = py:start_pool(bench_pool_2, #{size => 2}),
+    Figures = against_raw_floor(pool_small_call,
+                                fun() -> {ok, 3} = py:call(bench_pool_2, operator, add, [1, 2]) end,
+                                Port),
+    ok = py:stop_pool(bench_pool_2),
+    Figures.
+
+%% (12) 8 Erlang processes x 10 calls of ~50 ms of pure-Python CPU work,
+%% on a pool of 1 and on a pool of 2: wall times and their ratio (one GIL
+%% per member, so 2 members can use 2 CPUs; pinned, both share one).
+pool_cpu() ->
+    log("pool_cpu: 8 callers x 10 CPU-bound calls, pool of 1 then pool of 2"),
+    {ok, _} = py:start_pool(bench_cpu_1, #{size => 1}),
+    {ok, _} = py:start_pool(bench_cpu_2, #{size => 2}),
+    try
+        N = calibrate_burn(bench_cpu_1),
+        %% Each member imports the module before the clock starts.
+        [{ok, _} = py:call(py:context({Pool, I}), bench_calls, burn, [1])
+         || {Pool, Size} <- [{bench_cpu_1, 1}, {bench_cpu_2, 2}], I <- lists:seq(1, Size)],
+        One = burn_wall_ms(bench_cpu_1, N),
+        Two = burn_wall_ms(bench_cpu_2, N),
+        #{{pool_cpu, pool1_ms} => One, {pool_cpu, pool2_ms} => Two,
+          {pool_cpu, loop_iterations} => N}
+    after
+        py:stop_pool(bench_cpu_1),
+        py:stop_pool(bench_cpu_2)
+    end.
+
+%% The loop length that takes about ?POOL_CPU_MS ms in this interpreter.
+calibrate_burn(Pool) ->
+    Probe = 200000,
+    Ms = lists:min([element(1, timer:tc(fun() -> {ok, _} = py:call(Pool, bench_calls, burn, [Probe])
+                                        end)) / 1000 || _ <- lists:seq(1, 3)]),
+    max(1000, round(Probe * ?POOL_CPU_MS / max(Ms, 0.01)) div max(1, scale())).
+
+burn_wall_ms(Pool, N) ->
+    Self = self(),
+    Start = erlang:monotonic_time(microsecond),
+    Callers = [spawn_link(fun() ->
+                                  [{ok, _} = py:call(Pool, bench_calls, burn, [N])
+                                   || _ <- lists:seq(1, ?POOL_CPU_CALLS)],
+                                  Self ! {burnt, self()}
+                          end) || _ <- lists:seq(1, ?POOL_CPU_CALLERS)],
+    [receive {burnt, C} -> ok end || C <- Callers],
+    (erlang:monotonic_time(microsecond) - Start) / 1000.
+
+scale() ->
+    persistent_term:get({py_bench, scale}, 1).
 
 %% (2) erlang.call from a Python thread vs the echo port calling back from
 %% its reading thread; details: the echo port calling from another thread.

@@ -129,7 +129,7 @@ TEST_CASE("frame codec rejects an unknown kind byte", "[frame]") {
     for (unsigned kind = 0; kind < 256; ++kind) {
         INFO("kind: " << kind);
         std::string bytes = frame_with_kind(static_cast<unsigned char>(kind), small_body);
-        bool inbound = kind >= unsigned(frame_kind::call) && kind <= unsigned(frame_kind::release);
+        bool inbound = kind >= unsigned(frame_kind::call) && kind <= unsigned(frame_kind::drop_namespace);
         CHECK(is_inbound_kind(kind) == inbound);
         // Judged as soon as the kind byte is there.
         parse_result early = parse_frame(bytes.data(), length_prefix_size + 1, one_mib);
@@ -268,7 +268,8 @@ TEST_CASE("kind_name names every frame kind", "[frame]") {
     CHECK(std::string(kind_name(frame_kind::call_ref)) == "call_ref");
     CHECK(std::string(kind_name(frame_kind::release)) == "release");
     CHECK(std::string(kind_name(frame_kind::log)) == "log");
+    CHECK(std::string(kind_name(frame_kind::drop_namespace)) == "drop_namespace");
     CHECK(std::string(kind_name(static_cast<frame_kind>(0))) == "unknown");
-    CHECK(std::string(kind_name(static_cast<frame_kind>(10))) == "unknown");
+    CHECK(std::string(kind_name(static_cast<frame_kind>(11))) == "unknown");
     CHECK(std::string(kind_name(static_cast<frame_kind>(255))) == "unknown");
 }

@@ -21,5 +21,15 @@ if [ -n "$skips" ]; then
         "$ct_dir" "$suite" "$ct_dir" "$suite" "$skips" "${EP_CT_SKIP_WHY:-skipped}" > "$spec"
     select="-spec $spec"
 fi
-exec ct_run -noshell -sname undefined -setcookie erlang_python_ct -start_epmd false \
+# A suite named *_dist_SUITE starts peer nodes that connect back to this one:
+# it gets a real node name, still without epmd (py_dist_epmd_helper: a node
+# named NAME_PORT listens on PORT).
+node="-sname undefined"
+case "$suite" in
+    *_dist_SUITE)
+        port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+        node="-name ${suite}_$port@127.0.0.1 -epmd_module py_dist_epmd_helper -kernel epmd_module py_dist_epmd_helper"
+        ;;
+esac
+exec ct_run -noshell $node -setcookie erlang_python_ct -start_epmd false \
     -no_auto_compile $select -logdir "$logs" -pa "$ebin" "$ct_dir"

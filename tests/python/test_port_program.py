@@ -9,7 +9,7 @@ import pytest
 PORT = os.environ.get("EP_PORT_EXECUTABLE")
 pytestmark = pytest.mark.skipif(PORT is None, reason="set by CTest: EP_PORT_EXECUTABLE")
 
-CALL, EXEC, LOG_LEVEL, HELLO, REPLY, LOG = 1, 3, 7, 64, 65, 69
+CALL, EVAL, EXEC, LOG_LEVEL, DROP_NAMESPACE, HELLO, REPLY, LOG = 1, 2, 3, 7, 10, 64, 65, 69
 
 
 def etf_binary(data: bytes) -> bytes:
@@ -88,6 +88,40 @@ def test_exec_is_answered_on_its_ref_and_print_does_not_corrupt_frames():
     channel, ref, body = next_reply(p.stdout)
     assert (channel, ref) == (0, 42)
     assert body == bytes([131, 104, 2, 119, 2]) + b"ok" + bytes([119, 4]) + b"none"
+    p.stdin.close()
+    assert p.wait(timeout=10) == 0
+
+
+def etf_int(n: int) -> bytes:
+    return bytes([98]) + struct.pack(">i", n)
+
+
+def etf_tuple(*items: bytes) -> bytes:
+    return bytes([104, len(items)]) + b"".join(items)
+
+
+def ask(p, kind, ref, term_without_version):
+    p.stdin.write(frame(kind, 0, ref, bytes([131]) + term_without_version))
+    p.stdin.flush()
+    channel, got, body = next_reply(p.stdout)
+    assert (channel, got) == (0, ref)
+    return body
+
+
+def test_namespaces_are_made_on_first_use_kept_apart_and_dropped():
+    p = start()
+    read_frame(p.stdout)
+    text = lambda b: etf_binary(b)[1:]  # noqa: E731 - without the version byte
+    empty_map = bytes([116, 0, 0, 0, 0])
+    ok_none = bytes([131, 104, 2, 119, 2]) + b"ok" + bytes([119, 4]) + b"none"
+    assert ask(p, EXEC, 1, etf_tuple(text(b"x = 41"), etf_int(7))) == ok_none
+    assert ask(p, EXEC, 2, etf_tuple(text(b"x = 1"), etf_int(8))) == ok_none
+    assert ask(p, EVAL, 3, etf_tuple(text(b"x + 1"), empty_map, etf_int(7))).endswith(bytes([97, 42]))
+    assert ask(p, EVAL, 4, etf_tuple(text(b"x + 1"), empty_map, etf_int(8))).endswith(bytes([97, 2]))
+    # __main__ itself has no x.
+    assert b"NameError" in ask(p, EVAL, 5, etf_tuple(text(b"x"), empty_map))
+    assert ask(p, DROP_NAMESPACE, 6, etf_int(7)) == ok_none
+    assert b"NameError" in ask(p, EVAL, 7, etf_tuple(text(b"x"), empty_map, etf_int(7)))
     p.stdin.close()
     assert p.wait(timeout=10) == 0
 

@@ -50,3 +50,11 @@ async def sleeper(seconds):
     import asyncio
 
     await asyncio.sleep(seconds)
+
+
+def burn(n):
+    """pool_cpu: pure-Python CPU work, n loop iterations (the GIL held throughout)."""
+    total = 0
+    for i in range(n):
+        total += i * i
+    return total
