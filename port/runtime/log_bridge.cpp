@@ -1,7 +1,7 @@
 // Python logging records into the OTP logger: level mapping, the level threshold, `log` frames.
 #include "runtime/log_bridge.hpp"
 
-#include "runtime/port_runtime.hpp"
+#include "wire/term_buffer.hpp"
 
 #include <cmath>
 #include <pybind11/embed.h>
@@ -57,7 +57,9 @@ void encode_integer(ei_x_buff *x, const char *key, long long value) {
 // to the coordinator, which hands it to a process that logs it, so a slow
 // logger never holds this thread (only a full pipe would, as for
 // erlang.send). False, and nothing sent, in a forked child of the port.
-bool emit(long levelno,
+bool emit(log_bridge_state &state,
+          frame_writer &out,
+          long levelno,
           const py::handle &message,
           const py::handle &logger,
           const py::handle &file,
@@ -65,11 +67,7 @@ bool emit(long levelno,
           const py::handle &thread,
           const py::handle &exception,
           double created) {
-    port_runtime &rt = runtime();
-    if (rt.writer == nullptr) {
-        throw py::value_error("erlang.LogHandler needs the erlang_python port");
-    }
-    if (::getpid() != rt.logging.owner) {
+    if (::getpid() != state.owner) {
         return false;
     }
     term_buffer frame({frame_kind::log, any_channel, 0});
@@ -91,8 +89,8 @@ bool emit(long levelno,
         encode_text(x, "exception", utf8(exception));
     }
     py::gil_scoped_release release;
-    rt.writer->send(frame);
-    rt.logging.sent.fetch_add(1, std::memory_order_relaxed);
+    out.send(frame);
+    state.sent.fetch_add(1, std::memory_order_relaxed);
     return true;
 }
 
@@ -131,33 +129,50 @@ void apply_log_level(log_bridge_state &state, const std::string &level) {
     }
 }
 
-} // namespace erlang_python
-
-// Imported by python/erlang/_logging.py only: erlang.LogHandler's native half.
-PYBIND11_EMBEDDED_MODULE(_erlang_log, m) {
-    namespace py = pybind11;
-    using erlang_python::runtime;
-    m.doc() = "Native half of erlang.LogHandler: sends logging records to the OTP logger.";
+void install_log_module(log_bridge_state &state, frame_writer &out) {
+    // Made here, not by PYBIND11_EMBEDDED_MODULE, so that its functions hold
+    // the state and the writer themselves (no global): see erlang_module.cpp.
+    static PyModuleDef definition{};
+    py::module_ m = py::module_::create_extension_module(
+        "_erlang_log",
+        "Native half of erlang.LogHandler: sends logging records to the OTP logger.",
+        &definition);
+    log_bridge_state *bridge = &state;
+    frame_writer *writer = &out;
     m.def(
         "enabled",
-        [](long levelno) { return runtime().logging.enabled(levelno); },
+        [bridge](long levelno) { return bridge->enabled(levelno); },
         py::arg("levelno"),
         "enabled(levelno): whether a record of this level reaches the OTP primary level; "
         "a record that does not is counted as dropped.");
     m.def(
         "threshold",
-        [] { return runtime().logging.threshold.load(); },
+        [bridge] { return bridge->threshold.load(); },
         "threshold(): the lowest levelno the OTP primary level lets through.");
-    m.def("emit",
-          &erlang_python::emit,
-          py::arg("levelno"),
-          py::arg("message"),
-          py::arg("logger"),
-          py::arg("file"),
-          py::arg("line"),
-          py::arg("thread"),
-          py::arg("exception"),
-          py::arg("created"),
-          "emit(...): send one record to the OTP logger (fire and forget); False in a "
-          "forked child of the port, which must not write to its protocol pipe.");
+    m.def(
+        "emit",
+        [bridge, writer](long levelno,
+                         const py::handle &message,
+                         const py::handle &logger,
+                         const py::handle &file,
+                         long line,
+                         const py::handle &thread,
+                         const py::handle &exception,
+                         double created) {
+            return emit(
+                *bridge, *writer, levelno, message, logger, file, line, thread, exception, created);
+        },
+        py::arg("levelno"),
+        py::arg("message"),
+        py::arg("logger"),
+        py::arg("file"),
+        py::arg("line"),
+        py::arg("thread"),
+        py::arg("exception"),
+        py::arg("created"),
+        "emit(...): send one record to the OTP logger (fire and forget); False in a "
+        "forked child of the port, which must not write to its protocol pipe.");
+    py::module_::import("sys").attr("modules")["_erlang_log"] = m;
 }
+
+} // namespace erlang_python

@@ -24,7 +24,11 @@ void put_u32(char *p, std::uint32_t v) {
 } // namespace
 
 bool is_inbound_kind(unsigned kind) {
-    return kind >= unsigned(frame_kind::call) && kind <= unsigned(frame_kind::log_level);
+    if (kind > 0xff) {
+        return false;
+    }
+    kind_role role = role_of(static_cast<frame_kind>(kind));
+    return role == kind_role::request || role == kind_role::result || role == kind_role::cancel;
 }
 
 parse_result parse_frame(const char *data, std::size_t size, std::size_t max_frame) {

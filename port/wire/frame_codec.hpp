@@ -41,10 +41,9 @@ parse_result parse_frame(const char *data, std::size_t size, std::size_t max_fra
 // True for the kinds Erlang may send to the port.
 bool is_inbound_kind(unsigned kind);
 
-// True for call, eval, exec, stats and log_level: frames that run Python and get a reply.
+// True for the kinds that run Python and get a reply (call, eval, exec, stats, log_level).
 inline bool is_request(frame_kind k) {
-    return k == frame_kind::call || k == frame_kind::eval || k == frame_kind::exec
-           || k == frame_kind::stats || k == frame_kind::log_level;
+    return role_of(k) == kind_role::request;
 }
 
 // Decodes the 13-byte header at p (after the length prefix). The caller has

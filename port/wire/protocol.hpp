@@ -70,6 +70,41 @@ enum class frame_kind : std::uint8_t {
     log = 69,
 };
 
+// The port's column of the kinds table in docs/protocol.md: what each kind is
+// to the dispatcher (runtime/dispatcher.cpp routes on it). A new kind gets a
+// row here, its number in the enum above, and a case in the dispatcher when
+// it is a request. No default: -Wswitch names a kind left out.
+enum class kind_role : std::uint8_t {
+    request,  // Erlang -> port: runs Python and owes a reply (channel 0: any executor)
+    result,   // Erlang -> port: answers a callback on channel N; Ref 0 aborts channel N
+    cancel,   // Erlang -> port: interrupts request Ref
+    outbound, // port -> Erlang
+    unknown,  // no such kind
+};
+
+constexpr kind_role role_of(frame_kind kind) noexcept {
+    switch (kind) {
+        case frame_kind::call:
+        case frame_kind::eval:
+        case frame_kind::exec:
+        case frame_kind::stats:
+        case frame_kind::log_level:
+            return kind_role::request;
+        case frame_kind::result:
+            return kind_role::result;
+        case frame_kind::cancel:
+            return kind_role::cancel;
+        case frame_kind::hello:
+        case frame_kind::reply:
+        case frame_kind::callback:
+        case frame_kind::message:
+        case frame_kind::output:
+        case frame_kind::log:
+            return kind_role::outbound;
+    }
+    return kind_role::unknown;
+}
+
 using channel_id = std::uint32_t;
 using ref_id = std::uint64_t;
 

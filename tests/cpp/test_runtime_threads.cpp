@@ -1,9 +1,9 @@
 // Catch2 tests of the runtime under real threads (channels, registry, frame writer, executor pool with cancels): what the TSan build runs.
 #include "runtime/cancellation.hpp"
 #include "runtime/channel.hpp"
+#include "runtime/dispatcher.hpp"
 #include "runtime/executor_pool.hpp"
 #include "wire/frame_io.hpp"
-#include "runtime/port_runtime.hpp"
 
 #include <atomic>
 #include <boost/asio/io_context.hpp>
@@ -258,11 +258,15 @@ TEST_CASE("the executor pool answers 2,000 requests read and run on real threads
         boost::asio::io_context io;
         frame_reader reader(io, in[0], 1 << 20);
         frame_writer writer(io, out[1]);
-        port_runtime &rt = runtime();
-        rt.writer = &writer;
+        options config;
+        dispatcher dispatch(config, writer);
         py::gil_scoped_release release;
-        executor_pool pool(reader, writer, executor_pool::sizing{4, 4, std::chrono::milliseconds(30000)}, [] {});
-        rt.pool = &pool;
+        executor_pool pool(reader,
+                           writer,
+                           dispatch.handler(),
+                           executor_pool::sizing{4, 4, std::chrono::milliseconds(30000)},
+                           [] {});
+        dispatch.attach(&pool);
         pool.start();
         auto write_frame = [&](frame_kind kind, ref_id ref, const std::string &body) {
             std::string f = encode_frame({kind, 0, ref}, body);
@@ -276,8 +280,7 @@ TEST_CASE("the executor pool answers 2,000 requests read and run on real threads
         write_frame(frame_kind::cancel, spinning, std::string("\x83\x68\x00", 3));
         ::close(in[1]);
         pool.join();
-        rt.pool = nullptr;
-        rt.writer = nullptr;
+        dispatch.attach(nullptr);
         collector.join();
     }
     ::close(out[0]);
