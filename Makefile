@@ -11,7 +11,7 @@ deps:
 	@./tools/install-deps.sh lib
 
 # The library alone (port program, Python package, OTP application): needs only
-# g++, cmake, python3-dev, pybind11-dev, libboost-dev and erlang-dev. A build folder
+# g++, cmake, python3-dev, pybind11-dev and erlang-dev. A build folder
 # configured by `make test` keeps its tests.
 build: deps
 	cmake -S . -B $(BUILD)

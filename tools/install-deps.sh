@@ -10,7 +10,7 @@
 # As root it runs apt-get; otherwise, or with --check, it prints the exact command to
 # run and fails.
 set -eu
-lib_packages="g++ make cmake python3-dev pybind11-dev libboost-dev erlang-dev"
+lib_packages="g++ make cmake python3-dev pybind11-dev erlang-dev"
 docs_packages="erlang-edoc"
 test_packages="$lib_packages $docs_packages catch2 erlang-common-test python3-pytest
 erlang-proper erlang-proper-dev python3-hypothesis python3-numpy python3-venv rebar3 elixir git"

@@ -85,9 +85,8 @@ int main(int argc, char **argv) {
         ep::protocol_fds fds = ep::protect_protocol_fds();
         ep::apply_limits(opts.max_memory, opts.max_cpu_seconds);
         ei_init();
-        boost::asio::io_context io;
-        ep::frame_writer writer(io, fds.out);
-        ep::frame_reader reader(io, fds.in, opts.max_frame);
+        ep::frame_writer writer(fds.out);
+        ep::frame_reader reader(fds.in, opts.max_frame);
         ep::set_none_atom(opts.none_atom);
         ep::start_output_capture(writer);
         // What every frame means; it outlives the interpreter, whose native

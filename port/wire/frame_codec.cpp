@@ -80,36 +80,4 @@ std::string encode_frame(const frame_header &header, const std::string &body) {
     return out + body;
 }
 
-const char *kind_name(frame_kind kind) {
-    switch (kind) {
-        case frame_kind::call:
-            return "call";
-        case frame_kind::eval:
-            return "eval";
-        case frame_kind::exec:
-            return "exec";
-        case frame_kind::result:
-            return "result";
-        case frame_kind::cancel:
-            return "cancel";
-        case frame_kind::stats:
-            return "stats";
-        case frame_kind::log_level:
-            return "log_level";
-        case frame_kind::hello:
-            return "hello";
-        case frame_kind::reply:
-            return "reply";
-        case frame_kind::callback:
-            return "callback";
-        case frame_kind::message:
-            return "message";
-        case frame_kind::output:
-            return "output";
-        case frame_kind::log:
-            return "log";
-    }
-    return "unknown";
-}
-
 } // namespace erlang_python

@@ -56,6 +56,4 @@ void encode_prefix(char *out, std::size_t body_size, const frame_header &header)
 // A whole frame (prefix, header, body) as bytes; for tests and small frames.
 std::string encode_frame(const frame_header &header, const std::string &body);
 
-const char *kind_name(frame_kind kind);
-
 } // namespace erlang_python

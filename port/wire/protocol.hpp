@@ -71,9 +71,10 @@ enum class frame_kind : std::uint8_t {
 };
 
 // The port's column of the kinds table in docs/protocol.md: what each kind is
-// to the dispatcher (runtime/dispatcher.cpp routes on it). A new kind gets a
-// row here, its number in the enum above, and a case in the dispatcher when
-// it is a request. No default: -Wswitch names a kind left out.
+// to the dispatcher (runtime/dispatcher.cpp routes on it) and its name. A new
+// kind gets its number in the enum above, a case in role_of and in kind_name
+// below, and a case in the dispatcher when it is a request. No default:
+// -Wswitch names a kind left out.
 enum class kind_role : std::uint8_t {
     request,  // Erlang -> port: runs Python and owes a reply (channel 0: any executor)
     result,   // Erlang -> port: answers a callback on channel N; Ref 0 aborts channel N
@@ -103,6 +104,38 @@ constexpr kind_role role_of(frame_kind kind) noexcept {
             return kind_role::outbound;
     }
     return kind_role::unknown;
+}
+
+constexpr const char *kind_name(frame_kind kind) noexcept {
+    switch (kind) {
+        case frame_kind::call:
+            return "call";
+        case frame_kind::eval:
+            return "eval";
+        case frame_kind::exec:
+            return "exec";
+        case frame_kind::result:
+            return "result";
+        case frame_kind::cancel:
+            return "cancel";
+        case frame_kind::stats:
+            return "stats";
+        case frame_kind::log_level:
+            return "log_level";
+        case frame_kind::hello:
+            return "hello";
+        case frame_kind::reply:
+            return "reply";
+        case frame_kind::callback:
+            return "callback";
+        case frame_kind::message:
+            return "message";
+        case frame_kind::output:
+            return "output";
+        case frame_kind::log:
+            return "log";
+    }
+    return "unknown";
 }
 
 using channel_id = std::uint32_t;

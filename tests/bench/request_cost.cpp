@@ -98,9 +98,8 @@ int main(int argc, char **argv) {
     }
     int n = argc > 2 ? std::atoi(argv[2]) : 20000;
     ei_init();
-    boost::asio::io_context io;
     int null_fd = ::open("/dev/null", O_WRONLY);
-    ep::frame_writer writer(io, null_fd);
+    ep::frame_writer writer(null_fd);
     ep::options opts;
     opts.python_path.push_back(argv[1]);
     ep::dispatcher dispatch(opts, writer);

@@ -6,7 +6,6 @@
 #include "wire/frame_io.hpp"
 
 #include <atomic>
-#include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <ei.h>
@@ -196,14 +195,13 @@ TEST_CASE("threads taking and giving back channels never share one", "[threads][
 
 TEST_CASE("frames sent from four threads through holds, releases and flushes all arrive whole",
           "[threads][frame_writer]") {
-    boost::asio::io_context io;
     int fds[2];
     REQUIRE(::pipe(fds) == 0);
     const int senders = 4, per_sender = 1000;
     std::vector<std::pair<frame_header, std::string>> got;
     std::thread reader([&] { got = read_frames(fds[0], std::size_t(senders * per_sender)); });
     {
-        frame_writer w(io, fds[1]);
+        frame_writer w(fds[1]);
         std::atomic<bool> done{false};
         std::thread flusher([&] {
             while (!done) {
@@ -255,9 +253,8 @@ TEST_CASE("the executor pool answers 2,000 requests read and run on real threads
     std::vector<std::pair<frame_header, std::string>> got;
     std::thread collector([&] { got = read_frames(out[0], std::size_t(requests + 1)); });
     {
-        boost::asio::io_context io;
-        frame_reader reader(io, in[0], 1 << 20);
-        frame_writer writer(io, out[1]);
+        frame_reader reader(in[0], 1 << 20);
+        frame_writer writer(out[1]);
         options config;
         dispatcher dispatch(config, writer);
         py::gil_scoped_release release;
