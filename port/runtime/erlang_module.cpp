@@ -1,6 +1,7 @@
 // The embedded native module `_erlang`: erlang.call and erlang.send for any Python thread.
 #include "runtime/erlang_module.hpp"
 
+#include "python/native_module.hpp"
 #include "python/python_types.hpp"
 #include "runtime/cancellation.hpp"
 #include "runtime/channel.hpp"
@@ -318,15 +319,13 @@ void sleep(dispatcher &d, const py::object &real_sleep, const py::object &second
 } // namespace
 
 void install_erlang_module(dispatcher &d) {
-    // The module is made here rather than by PYBIND11_EMBEDDED_MODULE, whose
-    // init function takes no argument: its functions then hold the
-    // dispatcher themselves (a capsule as erlang.call's `self`, captured by
-    // the others), and no global is needed.
+    // Its functions hold the dispatcher themselves (a capsule as
+    // erlang.call's `self`, captured by the others): no global.
     static PyModuleDef definition{};
-    py::module_ m = py::module_::create_extension_module(
+    py::module_ m = make_native_module(
         "_erlang",
         "Native half of the `erlang` package: talks to the Erlang node over the port.",
-        &definition);
+        definition);
     dispatcher *context = &d;
     py::capsule self(static_cast<void *>(context));
     PyObject *call = PyCFunction_NewEx(&call_def, self.ptr(), m.attr("__name__").ptr());
@@ -369,7 +368,6 @@ void install_erlang_module(dispatcher &d) {
         [context, real_sleep](const py::object &seconds) { sleep(*context, real_sleep, seconds); },
         py::arg("seconds"),
         "sleep(seconds): time.sleep that a timed-out request from Erlang can interrupt.");
-    py::module_::import("sys").attr("modules")["_erlang"] = m;
     time.attr("sleep") = m.attr("sleep");
 }
 

@@ -1,6 +1,7 @@
 // Python logging records into the OTP logger: level mapping, the level threshold, `log` frames.
 #include "runtime/log_bridge.hpp"
 
+#include "python/native_module.hpp"
 #include "wire/term_buffer.hpp"
 
 #include <cmath>
@@ -53,46 +54,51 @@ void encode_integer(ei_x_buff *x, const char *key, long long value) {
     ei_check(ei_x_encode_longlong(x, value), "log");
 }
 
-// Requires the GIL; releases it to write. Fire and forget: the frame goes
-// to the coordinator, which hands it to a process that logs it, so a slow
-// logger never holds this thread (only a full pipe would, as for
-// erlang.send). False, and nothing sent, in a forked child of the port.
-bool emit(log_bridge_state &state,
-          frame_writer &out,
-          long levelno,
-          const py::handle &message,
-          const py::handle &logger,
-          const py::handle &file,
-          long line,
-          const py::handle &thread,
-          const py::handle &exception,
-          double created) {
-    if (::getpid() != state.owner) {
-        return false;
+// erlang.LogHandler's emit(), bound to the bridge's state and the writer.
+struct emitter {
+    log_bridge_state *state;
+    frame_writer *out;
+
+    // Requires the GIL; releases it to write. Fire and forget: the frame
+    // goes to the coordinator, which hands it to a process that logs it, so
+    // a slow logger never holds this thread (only a full pipe would, as for
+    // erlang.send). False, and nothing sent, in a forked child of the port.
+    bool operator()(long levelno,
+                    const py::handle &message,
+                    const py::handle &logger,
+                    const py::handle &file,
+                    long line,
+                    const py::handle &thread,
+                    const py::handle &exception,
+                    double created) const {
+        log_bridge_state &state = *this->state;
+        if (::getpid() != state.owner) {
+            return false;
+        }
+        term_buffer frame({frame_kind::log, any_channel, 0});
+        ei_x_buff *x = frame.get();
+        const bool has_exception = !exception.is_none();
+        ei_check(ei_x_encode_tuple_header(x, 3), "log");
+        ei_check(ei_x_encode_atom(x, otp_level(levelno)), "log");
+        std::string text = utf8(message);
+        ei_check(ei_x_encode_binary(x, text.data(), int(text.size())), "log");
+        ei_check(ei_x_encode_map_header(x, has_exception ? 7 : 6), "log");
+        encode_text(x, "python_logger", utf8(logger));
+        encode_text(x, "file", utf8(file));
+        encode_integer(x, "line", line);
+        encode_text(x, "thread", thread.is_none() ? std::string() : utf8(thread));
+        // logger's own `time` metadata: when Python made the record, in µs.
+        encode_integer(x, "time", std::llround(created * 1e6));
+        encode_integer(x, "python_level", levelno);
+        if (has_exception) {
+            encode_text(x, "exception", utf8(exception));
+        }
+        py::gil_scoped_release release;
+        out->send(frame);
+        state.sent.fetch_add(1, std::memory_order_relaxed);
+        return true;
     }
-    term_buffer frame({frame_kind::log, any_channel, 0});
-    ei_x_buff *x = frame.get();
-    const bool has_exception = !exception.is_none();
-    ei_check(ei_x_encode_tuple_header(x, 3), "log");
-    ei_check(ei_x_encode_atom(x, otp_level(levelno)), "log");
-    std::string text = utf8(message);
-    ei_check(ei_x_encode_binary(x, text.data(), int(text.size())), "log");
-    ei_check(ei_x_encode_map_header(x, has_exception ? 7 : 6), "log");
-    encode_text(x, "python_logger", utf8(logger));
-    encode_text(x, "file", utf8(file));
-    encode_integer(x, "line", line);
-    encode_text(x, "thread", thread.is_none() ? std::string() : utf8(thread));
-    // logger's own `time` metadata: when Python made the record, in µs.
-    encode_integer(x, "time", std::llround(created * 1e6));
-    encode_integer(x, "python_level", levelno);
-    if (has_exception) {
-        encode_text(x, "exception", utf8(exception));
-    }
-    py::gil_scoped_release release;
-    out.send(frame);
-    state.sent.fetch_add(1, std::memory_order_relaxed);
-    return true;
-}
+};
 
 } // namespace
 
@@ -130,15 +136,13 @@ void apply_log_level(log_bridge_state &state, const std::string &level) {
 }
 
 void install_log_module(log_bridge_state &state, frame_writer &out) {
-    // Made here, not by PYBIND11_EMBEDDED_MODULE, so that its functions hold
-    // the state and the writer themselves (no global): see erlang_module.cpp.
+    // Its functions hold the state and the writer themselves: no global.
     static PyModuleDef definition{};
-    py::module_ m = py::module_::create_extension_module(
+    py::module_ m = make_native_module(
         "_erlang_log",
         "Native half of erlang.LogHandler: sends logging records to the OTP logger.",
-        &definition);
+        definition);
     log_bridge_state *bridge = &state;
-    frame_writer *writer = &out;
     m.def(
         "enabled",
         [bridge](long levelno) { return bridge->enabled(levelno); },
@@ -149,30 +153,18 @@ void install_log_module(log_bridge_state &state, frame_writer &out) {
         "threshold",
         [bridge] { return bridge->threshold.load(); },
         "threshold(): the lowest levelno the OTP primary level lets through.");
-    m.def(
-        "emit",
-        [bridge, writer](long levelno,
-                         const py::handle &message,
-                         const py::handle &logger,
-                         const py::handle &file,
-                         long line,
-                         const py::handle &thread,
-                         const py::handle &exception,
-                         double created) {
-            return emit(
-                *bridge, *writer, levelno, message, logger, file, line, thread, exception, created);
-        },
-        py::arg("levelno"),
-        py::arg("message"),
-        py::arg("logger"),
-        py::arg("file"),
-        py::arg("line"),
-        py::arg("thread"),
-        py::arg("exception"),
-        py::arg("created"),
-        "emit(...): send one record to the OTP logger (fire and forget); False in a "
-        "forked child of the port, which must not write to its protocol pipe.");
-    py::module_::import("sys").attr("modules")["_erlang_log"] = m;
+    m.def("emit",
+          emitter{bridge, &out},
+          py::arg("levelno"),
+          py::arg("message"),
+          py::arg("logger"),
+          py::arg("file"),
+          py::arg("line"),
+          py::arg("thread"),
+          py::arg("exception"),
+          py::arg("created"),
+          "emit(...): send one record to the OTP logger (fire and forget); False in a "
+          "forked child of the port, which must not write to its protocol pipe.");
 }
 
 } // namespace erlang_python
