@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 ERL_PATH = $(BUILD)/lib/erlang_python/ebin
 
-.PHONY: all deps build build-tests test docs demo shell bench fuzz sanitize tsan soak clean
+.PHONY: all deps build build-tests test docs demo shell bench fuzz sanitize tsan soak lint fmt clean
 
 all: build
 
@@ -11,7 +11,7 @@ deps:
 	@./tools/install-deps.sh lib
 
 # The library alone (port program, Python package, OTP application): needs only
-# g++, cmake, python3-dev, pybind11-dev, libboost-dev and erlang-dev. A build folder
+# g++, cmake, python3-dev, pybind11-dev and erlang-dev. A build folder
 # configured by `make test` keeps its tests.
 build: deps
 	cmake -S . -B $(BUILD)
@@ -92,6 +92,23 @@ soak: build
 	erlc -o $(BUILD)/soak tests/soak/py_soak.erl
 	nice erl -noshell +A 4 -pa $(ERL_PATH) -pa $(BUILD)/soak \
 		-run py_soak main $(SOAK_S) $(CURDIR)/tests/soak
+
+# The C++ sources clang-format checks (.clang-format: pybind11's style).
+FORMAT_FILES = $(shell git ls-files 'port/*.cpp' 'port/*.hpp' 'tests/cpp/*.cpp' 'tests/cpp/*.hpp' 2>/dev/null)
+
+# Checks without changing anything: the format of port/ and tests/cpp (clang-format 14,
+# --dry-run -Werror: each line that would change is an error), the public-CPython-API
+# check and the layer check of port/.
+lint:
+	@./tools/install-deps.sh lint
+	clang-format --dry-run -Werror $(FORMAT_FILES)
+	tools/check-public-api.sh
+	tools/check-layers.sh
+
+# Applies .clang-format to port/ and tests/cpp in place.
+fmt:
+	@./tools/install-deps.sh lint
+	clang-format -i $(FORMAT_FILES)
 
 clean:
 	rm -rf $(BUILD)

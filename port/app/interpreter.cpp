@@ -4,7 +4,7 @@
 #include "python/code_cache.hpp"
 #include "runtime/log_bridge.hpp"
 #include "python/module_lookup.hpp"
-#include "runtime/port_runtime.hpp"
+#include "runtime/erlang_module.hpp"
 #include "python/python_types.hpp"
 #include "python/venv.hpp"
 
@@ -87,20 +87,9 @@ python_interpreter::python_interpreter(const options &o)
                 addsitedir(dir);
             }
         }
-        apply_log_level(runtime().logging, o.log_level);
-        if (o.log_bridge) {
-            // erlang.LogHandler goes on the root logger when `logging` is
-            // first imported: no cost at start-up for code that never logs.
-            py::module_::import("_erlang_startup").attr("install_log_bridge")();
-        }
         // The package `erlang` is not imported here: user code imports it, and
         // the term codec on the first value that needs one of its classes
         // (python_types.hpp). Start-up stays at the bare interpreter's cost.
-        // time.sleep becomes interruptible by a cancel from Erlang.
-        py::module_ time = py::module_::import("time");
-        py::module_ native = py::module_::import("_erlang");
-        native.attr("_real_sleep") = time.attr("sleep");
-        time.attr("sleep") = native.attr("sleep");
     } catch (py::error_already_set &e) {
         // Turned into a plain exception while the interpreter still exists.
         throw std::runtime_error(std::string("Python start-up failed: ") + e.what());
@@ -111,6 +100,21 @@ python_interpreter::~python_interpreter() {
     release_code_cache();
     release_module_lookup();
     release_python_types();
+}
+
+void start_port_modules(dispatcher &d, const options &o) {
+    try {
+        install_erlang_module(d);
+        install_log_module(d.logging(), d.writer());
+        apply_log_level(d.logging(), o.log_level);
+        if (o.log_bridge) {
+            // erlang.LogHandler goes on the root logger when `logging` is
+            // first imported: no cost at start-up for code that never logs.
+            py::module_::import("_erlang_startup").attr("install_log_bridge")();
+        }
+    } catch (py::error_already_set &e) {
+        throw std::runtime_error(std::string("Python start-up failed: ") + e.what());
+    }
 }
 
 std::string python_interpreter::python_version() {

@@ -1,6 +1,7 @@
 // Starts and stops the embedded CPython interpreter with the `erlang` package importable.
 #pragma once
 
+#include "runtime/dispatcher.hpp"
 #include "runtime/options.hpp"
 
 #include <pybind11/embed.h>
@@ -28,6 +29,11 @@ private:
     PyConfig config_; // read by interpreter_'s constructor, which clears it
     py::scoped_interpreter interpreter_;
 };
+
+// Requires the GIL, right after the interpreter has started: the native
+// modules `_erlang` and `_erlang_log` bound to `d` (which must outlive the
+// interpreter), the OTP log level, and the log bridge when asked for.
+void start_port_modules(dispatcher &d, const options &o);
 
 // The folder holding this executable (priv/ of the OTP application).
 std::string executable_dir();

@@ -1,14 +1,14 @@
 // The erlang_python port program: embeds CPython and serves the coordinator's frames on stdin/stdout.
-#include "runtime/cancellation.hpp"
-#include "wire/diagnostics.hpp"
-#include "runtime/executor_pool.hpp"
-#include "wire/frame_io.hpp"
 #include "app/interpreter.hpp"
-#include "runtime/output_capture.hpp"
-#include "runtime/port_runtime.hpp"
-#include "wire/protocol_fds.hpp"
-#include "terms/term_codec.hpp"
 #include "python/venv.hpp"
+#include "runtime/cancellation.hpp"
+#include "runtime/dispatcher.hpp"
+#include "runtime/executor_pool.hpp"
+#include "runtime/output_capture.hpp"
+#include "terms/term_codec.hpp"
+#include "wire/diagnostics.hpp"
+#include "wire/frame_io.hpp"
+#include "wire/protocol_fds.hpp"
 
 #include <csignal>
 #include <cstdio>
@@ -85,26 +85,28 @@ int main(int argc, char **argv) {
         ep::protocol_fds fds = ep::protect_protocol_fds();
         ep::apply_limits(opts.max_memory, opts.max_cpu_seconds);
         ei_init();
-        boost::asio::io_context io;
-        ep::frame_writer writer(io, fds.out);
-        ep::frame_reader reader(io, fds.in, opts.max_frame);
-        ep::runtime().config = opts;
+        ep::frame_writer writer(fds.out);
+        ep::frame_reader reader(fds.in, opts.max_frame);
         ep::set_none_atom(opts.none_atom);
-        ep::runtime().writer = &writer;
         ep::start_output_capture(writer);
+        // What every frame means; it outlives the interpreter, whose native
+        // modules hold it.
+        ep::dispatcher dispatch(opts, writer);
 
         ep::python_interpreter python(opts);
+        ep::start_port_modules(dispatch, opts);
         {
             pybind11::gil_scoped_release release;
             send_hello(writer);
             ep::executor_pool::sizing sizing{opts.executor_threads,
                                              opts.max_executor_threads,
                                              std::chrono::milliseconds(opts.idle_exit_ms)};
-            ep::executor_pool pool(reader, writer, sizing, [] { bound_shutdown(2); });
-            ep::runtime().pool = &pool;
+            ep::executor_pool pool(
+                reader, writer, dispatch.handler(), sizing, [] { bound_shutdown(2); });
+            dispatch.attach(&pool);
             pool.start();
             pool.join();
-            ep::runtime().pool = nullptr;
+            dispatch.attach(nullptr);
         }
         ep::stop_cancellations();
         // ~python_interpreter finalizes Python here.

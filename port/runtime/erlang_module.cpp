@@ -1,9 +1,12 @@
 // The embedded native module `_erlang`: erlang.call and erlang.send for any Python thread.
+#include "runtime/erlang_module.hpp"
+
+#include "python/native_module.hpp"
+#include "python/python_types.hpp"
 #include "runtime/cancellation.hpp"
 #include "runtime/channel.hpp"
+#include "runtime/dispatcher.hpp"
 #include "runtime/executor_pool.hpp"
-#include "runtime/port_runtime.hpp"
-#include "python/python_types.hpp"
 #include "runtime/request_runner.hpp"
 #include "terms/term_codec.hpp"
 
@@ -18,16 +21,16 @@ namespace {
 
 // Without the GIL: this thread is about to block on Erlang, so it must not
 // be the only one that could read the answer.
-void ensure_reader() {
-    if (executor_pool *pool = runtime().pool) {
+void ensure_reader(dispatcher &d) {
+    if (executor_pool *pool = d.pool()) {
         pool->ensure_reader();
     }
 }
 
 // Without the GIL: the next frame for this thread's channel. With the pool
 // running, the thread reads the pipe itself while nobody else does.
-wake next_frame(channel &ch, std::uint64_t since) {
-    if (executor_pool *pool = runtime().pool) {
+wake next_frame(dispatcher &d, channel &ch, std::uint64_t since) {
+    if (executor_pool *pool = d.pool()) {
         return pool->await_frame(ch, since);
     }
     return ch.wait(since);
@@ -77,8 +80,7 @@ std::size_t ok_value_offset(const char *body, std::size_t size) {
 
 // Requires the GIL. The Python value of a result frame: Value for {ok, Value};
 // raises erlang.ErlangError for {error, {Class, Reason, Text, Stack}}.
-py::object answer_value(frame &answer) {
-    const std::size_t max_depth = runtime().config.max_depth + envelope_depth;
+py::object answer_value(frame &answer, std::size_t max_depth) {
     char *body = answer.storage.data() + answer.body_offset;
     if (std::size_t at = ok_value_offset(body, answer.body_size)) {
         // Value alone, in place: the byte before it (the atom's last) becomes
@@ -108,30 +110,23 @@ py::object answer_value(frame &answer) {
 // Nested requests from the Erlang handler run right here, on this thread.
 // Returns the value of {ok, Value}; raises erlang.ErlangError for
 // {error, ...}.
-py::object exchange(const py::str &name, channel &ch, ref_id ref, term_buffer &request) {
-    port_runtime &rt = runtime();
+py::object exchange(
+    dispatcher &d, const py::str &name, channel &ch, ref_id ref, term_buffer &request) {
     std::optional<frame> answer;
     wake_reason why = wake_reason::frame;
     {
         without_gil release;
         std::uint64_t since = ch.abort_epoch();
-        rt.writer->send(request);
+        d.writer().send(request);
         for (;;) {
-            wake w = next_frame(ch, since);
+            wake w = next_frame(d, ch, since);
             why = w.reason;
             if (why != wake_reason::frame) {
                 break;
             }
-            const frame_header &h = w.received->header;
-            if (h.kind == frame_kind::result) {
-                if (h.ref == ref) {
-                    answer = std::move(w.received);
-                    break;
-                }
-                continue; // a stale result: its caller gave up long ago
-            }
-            if (is_request(h.kind)) {
-                run_request(*w.received, *rt.writer);
+            if (d.serve_while_waiting(*w.received, ref)) {
+                answer = std::move(w.received);
+                break;
             }
         }
     }
@@ -148,7 +143,7 @@ py::object exchange(const py::str &name, channel &ch, ref_id ref, term_buffer &r
         case wake_reason::lead: // never returned by next_frame
             throw_erlang_error(name, "the port is shutting down");
     }
-    return answer_value(*answer);
+    return answer_value(*answer, d.config().max_depth + envelope_depth);
 }
 
 // The callback frame buffer a thread keeps between its erlang.calls.
@@ -157,24 +152,20 @@ using request_buffer = kept_term_buffer<callback_frames>;
 
 // Requires the GIL; releases it while waiting. Sends a callback frame on
 // this thread's channel, its body written by `body(x, max_depth)`, and
-// returns the answer (see exchange). `what` names the function in errors.
+// returns the answer (see exchange).
 template <class Body>
-py::object callback(const char *what, const py::str &name, Body &&body) {
-    port_runtime &rt = runtime();
-    if (rt.writer == nullptr) {
-        throw py::value_error(std::string(what) + " needs the erlang_python port");
-    }
+py::object callback(dispatcher &d, const py::str &name, Body &&body) {
     channel &ch = current_channel();
-    ref_id ref = rt.next_ref.fetch_add(1);
+    ref_id ref = d.next_ref();
     request_buffer request({frame_kind::callback, ch.id(), ref});
-    body((*request).get(), rt.config.max_depth);
-    return exchange(name, ch, ref, *request);
+    body((*request).get(), d.config().max_depth);
+    return exchange(d, name, ch, ref, *request);
 }
 
 // erlang.call(name, *args): the callback body is {Name, Args}, Args encoded
 // straight from the argument vector.
-py::object call(const py::str &name, PyObject *const *args, std::size_t count) {
-    return callback("erlang.call", name, [&](ei_x_buff *x, std::size_t max_depth) {
+py::object call(dispatcher &d, const py::str &name, PyObject *const *args, std::size_t count) {
+    return callback(d, name, [&](ei_x_buff *x, std::size_t max_depth) {
         ei_check(ei_x_encode_tuple_header(x, 2), "callback");
         encode_term(x, name, max_depth);
         encode_list(x, args, count, max_depth);
@@ -243,8 +234,9 @@ PyObject *python_entry(F &&f) {
 
 // erlang.call on the vectorcall protocol (METH_FASTCALL): no argument tuple,
 // no list copy, no pybind11 dispatch. The signature stays call(name, *args)
-// with `name` also accepted by keyword when it is the only argument.
-PyObject *call_entry(PyObject *, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames) {
+// with `name` also accepted by keyword when it is the only argument. `self`
+// is the capsule holding the dispatcher (install_erlang_module).
+PyObject *call_entry(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames) {
     return python_entry([&]() -> py::object {
         Py_ssize_t nkw = kwnames == nullptr ? 0 : PyTuple_GET_SIZE(kwnames);
         bool named = nkw == 1 && nargs == 0
@@ -253,7 +245,11 @@ PyObject *call_entry(PyObject *, PyObject *const *args, Py_ssize_t nargs, PyObje
             bad_call_arguments(args, nargs, kwnames);
         }
         auto name = py::reinterpret_borrow<py::str>(args[0]);
-        return call(name, args + 1, named ? 0 : std::size_t(nargs - 1));
+        auto *d = static_cast<dispatcher *>(PyCapsule_GetPointer(self, nullptr));
+        if (d == nullptr) {
+            throw py::error_already_set();
+        }
+        return call(*d, name, args + 1, named ? 0 : std::size_t(nargs - 1));
     });
 }
 
@@ -269,10 +265,8 @@ PyMethodDef call_def = {
 // package, {'$erlang_python', Request, Arg}, served by the thread's handler
 // like any callback (py_handler's table of built-ins: new_atom, state,
 // whereis). The atom Request exists in the node: py_handler's code names it.
-py::object builtin(const std::string &request, const py::object &arg) {
-    std::string what = "erlang." + request;
-    return callback(
-        what.c_str(), py::str(request), [&](ei_x_buff *x, std::size_t max_depth) {
+py::object builtin(dispatcher &d, const std::string &request, const py::object &arg) {
+    return callback(d, py::str(request), [&](ei_x_buff *x, std::size_t max_depth) {
             ei_check(ei_x_encode_tuple_header(x, 3), "callback");
             ei_check(ei_x_encode_atom(x, builtin_callback_tag), "callback");
             ei_check(ei_x_encode_atom_len(x, request.data(), int(request.size())), "callback");
@@ -281,11 +275,7 @@ py::object builtin(const std::string &request, const py::object &arg) {
 }
 
 // Requires the GIL; releases it to write. Fire and forget.
-void send(const py::object &pid, const py::object &term) {
-    port_runtime &rt = runtime();
-    if (rt.writer == nullptr) {
-        throw py::value_error("erlang.send needs the erlang_python port");
-    }
+void send(dispatcher &d, const py::object &pid, const py::object &term) {
     if (!py::isinstance(pid, types().pid)) {
         throw py::type_error("erlang.send: the destination must be an erlang.Pid, not "
                              + std::string(Py_TYPE(pid.ptr())->tp_name));
@@ -294,19 +284,19 @@ void send(const py::object &pid, const py::object &term) {
     term_buffer message({frame_kind::message, ch.id(), 0});
     ei_x_buff *x = message.get();
     ei_check(ei_x_encode_tuple_header(x, 2), "message");
-    encode_term(x, pid, rt.config.max_depth);
-    encode_term(x, term, rt.config.max_depth);
+    encode_term(x, pid, d.config().max_depth);
+    encode_term(x, term, d.config().max_depth);
     py::gil_scoped_release release;
-    rt.writer->send(message);
+    d.writer().send(message);
 }
 
 // Requires the GIL; releases it while sleeping. Replaces time.sleep so that
 // a request cancelled by Erlang (timeout) stops sleeping at once; elsewhere
 // it is the original time.sleep.
-void sleep(const py::object &seconds) {
+void sleep(dispatcher &d, const py::object &real_sleep, const py::object &seconds) {
     request_scope *scope = request_scope::current();
     if (scope == nullptr) {
-        py::module_::import("_erlang").attr("_real_sleep")(seconds);
+        real_sleep(seconds);
         return;
     }
     double s = py::float_(seconds);
@@ -316,7 +306,7 @@ void sleep(const py::object &seconds) {
     bool finished = false;
     {
         py::gil_scoped_release release;
-        ensure_reader();
+        ensure_reader(d);
         finished = scope->interrupt_point().sleep_for(s);
     }
     if (!finished) {
@@ -327,36 +317,58 @@ void sleep(const py::object &seconds) {
 }
 
 } // namespace
-} // namespace erlang_python
 
-PYBIND11_EMBEDDED_MODULE(_erlang, m) {
-    m.doc() = "Native half of the `erlang` package: talks to the Erlang node over the port.";
-    PyObject *call = PyCFunction_NewEx(&erlang_python::call_def, nullptr, m.attr("__name__").ptr());
+void install_erlang_module(dispatcher &d) {
+    // Its functions hold the dispatcher themselves (a capsule as
+    // erlang.call's `self`, captured by the others): no global.
+    static PyModuleDef definition{};
+    py::module_ m = make_native_module(
+        "_erlang",
+        "Native half of the `erlang` package: talks to the Erlang node over the port.",
+        definition);
+    dispatcher *context = &d;
+    py::capsule self(static_cast<void *>(context));
+    PyObject *call = PyCFunction_NewEx(&call_def, self.ptr(), m.attr("__name__").ptr());
     if (call == nullptr) {
-        throw pybind11::error_already_set();
+        throw py::error_already_set();
     }
-    m.add_object("call", pybind11::reinterpret_steal<pybind11::object>(call));
-    m.def("send",
-          &erlang_python::send,
-          pybind11::arg("pid"),
-          pybind11::arg("term"),
-          "send(pid, term): send `term` to the Erlang process `pid` (fire and forget).");
-    m.def("builtin",
-          &erlang_python::builtin,
-          pybind11::arg("request"),
-          pybind11::arg("arg"),
-          "builtin(request, arg): a built-in request of the erlang package to the node "
-          "(new_atom, state, whereis); use the erlang package's functions.");
-    m.def("_reply",
-          &erlang_python::send_late_reply,
-          pybind11::arg("channel"),
-          pybind11::arg("ref"),
-          pybind11::arg("value"),
-          pybind11::arg("error"),
-          "_reply(channel, ref, value, error): the reply to a request whose coroutine "
-          "finished on the event loop (erlang._asyncio).");
-    m.def("sleep",
-          &erlang_python::sleep,
-          pybind11::arg("seconds"),
-          "sleep(seconds): time.sleep that a timed-out request from Erlang can interrupt.");
+    m.add_object("call", py::reinterpret_steal<py::object>(call));
+    m.def(
+        "send",
+        [context](const py::object &pid, const py::object &term) { send(*context, pid, term); },
+        py::arg("pid"),
+        py::arg("term"),
+        "send(pid, term): send `term` to the Erlang process `pid` (fire and forget).");
+    m.def(
+        "builtin",
+        [context](const std::string &request, const py::object &arg) {
+            return builtin(*context, request, arg);
+        },
+        py::arg("request"),
+        py::arg("arg"),
+        "builtin(request, arg): a built-in request of the erlang package to the node "
+        "(new_atom, state, whereis); use the erlang package's functions.");
+    m.def(
+        "_reply",
+        [context](channel_id channel, ref_id ref, py::handle value, py::handle error) {
+            send_late_reply(context->writer(), context->config(), channel, ref, value, error);
+        },
+        py::arg("channel"),
+        py::arg("ref"),
+        py::arg("value"),
+        py::arg("error"),
+        "_reply(channel, ref, value, error): the reply to a request whose coroutine "
+        "finished on the event loop (erlang._asyncio).");
+    // time.sleep becomes interruptible by a cancel from Erlang.
+    py::module_ time = py::module_::import("time");
+    py::object real_sleep = time.attr("sleep");
+    m.attr("_real_sleep") = real_sleep;
+    m.def(
+        "sleep",
+        [context, real_sleep](const py::object &seconds) { sleep(*context, real_sleep, seconds); },
+        py::arg("seconds"),
+        "sleep(seconds): time.sleep that a timed-out request from Erlang can interrupt.");
+    time.attr("sleep") = m.attr("sleep");
 }
+
+} // namespace erlang_python

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "runtime/channel.hpp"
+#include "runtime/frame_handler.hpp"
 #include "wire/frame_io.hpp"
 
 #include <atomic>
@@ -12,6 +13,7 @@
 #include <functional>
 #include <list>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -50,6 +52,14 @@ namespace erlang_python {
 // runs dry (or before it may block); while requests keep arriving in
 // batches it runs as SCHED_BATCH, so its wake-up does not preempt the
 // Erlang VM on a shared CPU and the next batch arrives whole.
+//
+// The pool knows nothing of frame kinds: its frame handler (the
+// dispatcher) says where each frame goes (frame_handler.hpp) and runs the
+// requests. Its code is in four files, one job each:
+//   executor_pool.cpp      the threads: start, grow while work queues, leave when idle, join
+//   reader_leadership.cpp  who reads the pipe: lead, park, hand off, erlang.call waiters reading
+//   pool_watch.cpp         the watch: a parked reading taken over after a period; idle timeouts
+//   reply_batching.cpp     a batch's replies held back and written in one go
 class executor_pool {
 public:
     // How many threads run requests: `threads` stay; up to `max_threads`
@@ -61,9 +71,12 @@ public:
         std::size_t max_threads = 256;
         std::chrono::milliseconds idle_exit{30000};
     };
-    // on_input_end runs once, on the reading thread, when stdin closes.
+    // `handler` decides what each frame read is and runs the requests;
+    // on_input_end runs once, on the reading thread, when stdin closes
+    // (after handler.input_ended).
     executor_pool(frame_reader &reader,
                   frame_writer &writer,
+                  frame_handler handler,
                   sizing size,
                   std::function<void()> on_input_end);
     ~executor_pool();
@@ -92,8 +105,25 @@ public:
         std::size_t queued;
     };
     counts count();
+    // Takes a queued frame with this ref out of the queue (a cancel for a
+    // request that has not started): its header, or nothing if none is queued.
+    std::optional<frame_header> withdraw(ref_id ref);
+
+    // How long one request may keep the reader parked before the watch
+    // takes the reading over, and how long an erlang.call waiter waits
+    // before it looks at the reading again.
+    static constexpr std::chrono::milliseconds watch_period{5};
+    // Watch periods with nothing parked before the watch goes dormant (100 ms).
+    static constexpr unsigned dormant_after = 20;
 
 private:
+    // reader_leadership.cpp: the pool threads leaving the process tell (or
+    // none); the calling thread is one of the pool's; requires the lock: the
+    // calling thread parked the reading and comes back for it.
+    static void publish(executor_pool *pool);
+    static void enter_pool_thread();
+    bool owns_parked_reading() const;
+
     void thread_main();
     void grow(); // requires the lock
     // Requires the lock: the calling thread, idle past idle_exit, leaves the
@@ -105,12 +135,9 @@ private:
     // Requires the lock: waits for work. True when this thread, one beyond
     // the base number, found none for idle_exit (it may leave then).
     bool wait_idle(std::unique_lock<std::mutex> &lock);
-    void route(frame &&f);
-    // Without the lock: the calling thread's replies are held back in the
-    // writer / written out, with any others queued.
-    void hold_replies();
-    void release_replies();
-    void run(const frame &f);
+    // Without the lock: runs a request, or hands a frame to the handler.
+    void run(const frame &f) { handler_.run(handler_.context, f); }
+    void handle(frame &&f) { handler_.handle(handler_.context, std::move(f)); }
     // Reads the next frame; on end of input, ends it and returns nothing.
     // `spin`: poll briefly before blocking (frame_reader::next).
     std::optional<frame> read_frame(bool spin);
@@ -133,6 +160,7 @@ private:
 
     frame_reader &reader_;
     frame_writer &writer_;
+    frame_handler handler_;
     std::size_t base_;   // threads that stay (one more than asked: see start())
     std::size_t max_;    // threads at most
     std::chrono::milliseconds idle_exit_;

@@ -1,7 +1,8 @@
 // Python logging records into the OTP logger: level mapping, the level threshold, `log` frames.
 #include "runtime/log_bridge.hpp"
 
-#include "runtime/port_runtime.hpp"
+#include "python/native_module.hpp"
+#include "wire/term_buffer.hpp"
 
 #include <cmath>
 #include <pybind11/embed.h>
@@ -53,48 +54,51 @@ void encode_integer(ei_x_buff *x, const char *key, long long value) {
     ei_check(ei_x_encode_longlong(x, value), "log");
 }
 
-// Requires the GIL; releases it to write. Fire and forget: the frame goes
-// to the coordinator, which hands it to a process that logs it, so a slow
-// logger never holds this thread (only a full pipe would, as for
-// erlang.send). False, and nothing sent, in a forked child of the port.
-bool emit(long levelno,
-          const py::handle &message,
-          const py::handle &logger,
-          const py::handle &file,
-          long line,
-          const py::handle &thread,
-          const py::handle &exception,
-          double created) {
-    port_runtime &rt = runtime();
-    if (rt.writer == nullptr) {
-        throw py::value_error("erlang.LogHandler needs the erlang_python port");
+// erlang.LogHandler's emit(), bound to the bridge's state and the writer.
+struct emitter {
+    log_bridge_state *state;
+    frame_writer *out;
+
+    // Requires the GIL; releases it to write. Fire and forget: the frame
+    // goes to the coordinator, which hands it to a process that logs it, so
+    // a slow logger never holds this thread (only a full pipe would, as for
+    // erlang.send). False, and nothing sent, in a forked child of the port.
+    bool operator()(long levelno,
+                    const py::handle &message,
+                    const py::handle &logger,
+                    const py::handle &file,
+                    long line,
+                    const py::handle &thread,
+                    const py::handle &exception,
+                    double created) const {
+        log_bridge_state &state = *this->state;
+        if (::getpid() != state.owner) {
+            return false;
+        }
+        term_buffer frame({frame_kind::log, any_channel, 0});
+        ei_x_buff *x = frame.get();
+        const bool has_exception = !exception.is_none();
+        ei_check(ei_x_encode_tuple_header(x, 3), "log");
+        ei_check(ei_x_encode_atom(x, otp_level(levelno)), "log");
+        std::string text = utf8(message);
+        ei_check(ei_x_encode_binary(x, text.data(), int(text.size())), "log");
+        ei_check(ei_x_encode_map_header(x, has_exception ? 7 : 6), "log");
+        encode_text(x, "python_logger", utf8(logger));
+        encode_text(x, "file", utf8(file));
+        encode_integer(x, "line", line);
+        encode_text(x, "thread", thread.is_none() ? std::string() : utf8(thread));
+        // logger's own `time` metadata: when Python made the record, in µs.
+        encode_integer(x, "time", std::llround(created * 1e6));
+        encode_integer(x, "python_level", levelno);
+        if (has_exception) {
+            encode_text(x, "exception", utf8(exception));
+        }
+        py::gil_scoped_release release;
+        out->send(frame);
+        state.sent.fetch_add(1, std::memory_order_relaxed);
+        return true;
     }
-    if (::getpid() != rt.logging.owner) {
-        return false;
-    }
-    term_buffer frame({frame_kind::log, any_channel, 0});
-    ei_x_buff *x = frame.get();
-    const bool has_exception = !exception.is_none();
-    ei_check(ei_x_encode_tuple_header(x, 3), "log");
-    ei_check(ei_x_encode_atom(x, otp_level(levelno)), "log");
-    std::string text = utf8(message);
-    ei_check(ei_x_encode_binary(x, text.data(), int(text.size())), "log");
-    ei_check(ei_x_encode_map_header(x, has_exception ? 7 : 6), "log");
-    encode_text(x, "python_logger", utf8(logger));
-    encode_text(x, "file", utf8(file));
-    encode_integer(x, "line", line);
-    encode_text(x, "thread", thread.is_none() ? std::string() : utf8(thread));
-    // logger's own `time` metadata: when Python made the record, in µs.
-    encode_integer(x, "time", std::llround(created * 1e6));
-    encode_integer(x, "python_level", levelno);
-    if (has_exception) {
-        encode_text(x, "exception", utf8(exception));
-    }
-    py::gil_scoped_release release;
-    rt.writer->send(frame);
-    rt.logging.sent.fetch_add(1, std::memory_order_relaxed);
-    return true;
-}
+};
 
 } // namespace
 
@@ -131,25 +135,26 @@ void apply_log_level(log_bridge_state &state, const std::string &level) {
     }
 }
 
-} // namespace erlang_python
-
-// Imported by python/erlang/_logging.py only: erlang.LogHandler's native half.
-PYBIND11_EMBEDDED_MODULE(_erlang_log, m) {
-    namespace py = pybind11;
-    using erlang_python::runtime;
-    m.doc() = "Native half of erlang.LogHandler: sends logging records to the OTP logger.";
+void install_log_module(log_bridge_state &state, frame_writer &out) {
+    // Its functions hold the state and the writer themselves: no global.
+    static PyModuleDef definition{};
+    py::module_ m = make_native_module(
+        "_erlang_log",
+        "Native half of erlang.LogHandler: sends logging records to the OTP logger.",
+        definition);
+    log_bridge_state *bridge = &state;
     m.def(
         "enabled",
-        [](long levelno) { return runtime().logging.enabled(levelno); },
+        [bridge](long levelno) { return bridge->enabled(levelno); },
         py::arg("levelno"),
         "enabled(levelno): whether a record of this level reaches the OTP primary level; "
         "a record that does not is counted as dropped.");
     m.def(
         "threshold",
-        [] { return runtime().logging.threshold.load(); },
+        [bridge] { return bridge->threshold.load(); },
         "threshold(): the lowest levelno the OTP primary level lets through.");
     m.def("emit",
-          &erlang_python::emit,
+          emitter{bridge, &out},
           py::arg("levelno"),
           py::arg("message"),
           py::arg("logger"),
@@ -161,3 +166,5 @@ PYBIND11_EMBEDDED_MODULE(_erlang_log, m) {
           "emit(...): send one record to the OTP logger (fire and forget); False in a "
           "forked child of the port, which must not write to its protocol pipe.");
 }
+
+} // namespace erlang_python

@@ -1,6 +1,8 @@
 // Python logging records into the OTP logger: level mapping, the level threshold, `log` frames.
 #pragma once
 
+#include "wire/frame_io.hpp"
+
 #include <atomic>
 #include <climits>
 #include <cstdint>
@@ -47,5 +49,10 @@ struct log_bridge_state {
 // and, when the bridge is installed on the root logger, lets it adjust the
 // root logger's level (python/erlang/_logging.py).
 void apply_log_level(log_bridge_state &state, const std::string &level);
+
+// Requires the GIL, once, before Python code imports erlang._logging: makes
+// the native module `_erlang_log` (in sys.modules), its functions bound to
+// `state` and `out`; both must outlive the interpreter.
+void install_log_module(log_bridge_state &state, frame_writer &out);
 
 } // namespace erlang_python

@@ -1,15 +1,11 @@
-// The dispatcher: runs each request from Erlang (call, eval, exec, stats, log_level,
-// call_ref, release, drop_namespace), replies.
+// How a request from Erlang is answered: its envelope (GIL, cancellation, the one catch, the reply) and the runner functions.
 #include "runtime/request_runner.hpp"
 
 #include "runtime/cancellation.hpp"
-#include "runtime/channel.hpp"
 #include "python/code_cache.hpp"
 #include "python/handle_table.hpp"
-#include "runtime/executor_pool.hpp"
 #include "runtime/log_bridge.hpp"
 #include "python/module_lookup.hpp"
-#include "runtime/port_runtime.hpp"
 #include "wire/diagnostics.hpp"
 #include "terms/term_codec.hpp"
 
@@ -163,11 +159,13 @@ py::object run_call(const py::tuple &req) {
     return call_result(PyObject_VectorcallDict(function.ptr(), argv, argc, kw));
 }
 
-// Requires the GIL. The arguments go from the decoder's array straight to
-// the call; no keyword dict at all for the usual call without keywords.
-py::object run_call(const frame &request) {
+} // namespace
+
+// The arguments go from the decoder's array straight to the call; no
+// keyword dict at all for the usual call without keywords.
+py::object run_call(const frame &request, std::size_t max_depth) {
     call_request req;
-    decode_call(request.body(), request.body_size, runtime().config.max_depth + envelope_depth, req);
+    decode_call(request.body(), request.body_size, max_depth + envelope_depth, req);
     if (req.other) {
         return run_call(py::tuple(req.other));
     }
@@ -184,8 +182,8 @@ py::object run_call(const frame &request) {
 // Requires the GIL. {Module, Function, Args, Kwargs, Key}: the call's result
 // is kept in the handle table under Key and the reply is {ok, none}. A
 // coroutine is kept as it is (not run on the event loop).
-py::object run_call_ref(const frame &request) {
-    std::size_t depth = runtime().config.max_depth + envelope_depth;
+py::object run_call_ref(const frame &request, std::size_t max_depth) {
+    std::size_t depth = max_depth + envelope_depth;
     std::string key = call_ref_key(request.body(), request.body_size, depth);
     py::tuple req(decode_term(request.body(), request.body_size, depth));
     py::tuple call(4);
@@ -198,19 +196,26 @@ py::object run_call_ref(const frame &request) {
 
 // Requires the GIL. [Key, ...], or `all`: the objects of these handles are
 // dropped (their finalisers may run here).
-void run_release(const frame &request) {
+py::object run_release(const frame &request) {
     if (is_release_all(request.body(), request.body_size)) {
         handle_table::instance().clear();
-        return;
+    } else {
+        for (const std::string &key : handle_keys(request.body(), request.body_size)) {
+            handle_table::instance().release(key);
+        }
     }
-    for (const std::string &key : handle_keys(request.body(), request.body_size)) {
-        handle_table::instance().release(key);
-    }
+    return py::none();
+}
+
+// Requires the GIL. NamespaceId: that process-bound namespace is forgotten.
+py::object run_drop_namespace(const py::object &body) {
+    return py::module_::import("erlang._namespaces").attr("drop")(body);
 }
 
 // Requires the GIL. Code is compiled as one expression against __main__,
 // or against the namespace a third element names.
-py::object run_eval(const py::tuple &req) {
+py::object run_eval(const py::object &body) {
+    py::tuple req(body);
     if (req.size() != 2 && req.size() != 3) {
         throw py::value_error("eval request must be {Code, Locals} or {Code, Locals, NamespaceId}");
     }
@@ -253,65 +258,17 @@ py::object run_exec(const py::object &body) {
     return py::none();
 }
 
-py::object run_stats() {
-    auto &registry = channel_registry::instance();
-    py::dict d;
-    d["channels"] = registry.created();
-    d["channels_in_use"] = registry.in_use();
-    d["executor_threads"] = runtime().config.executor_threads;
-    d["max_executor_threads"] = std::max(runtime().config.max_executor_threads,
-                                         runtime().config.executor_threads);
-    executor_pool *pool = runtime().pool;
-    d["parked_reading_takeovers"] = pool != nullptr ? pool->stalls() : 0;
-    if (pool != nullptr) {
-        executor_pool::counts c = pool->count();
-        d["threads_running"] = c.threads;
-        d["threads_peak"] = c.peak_threads;
-        d["requests_queued"] = c.queued;
-    }
-    d["handles"] = handle_table::instance().size();
-    d["handles_released_early"] = handle_table::instance().early_releases();
-    d["namespaces"] = py::module_::import("erlang._namespaces").attr("count")();
-    d["log_records_sent"] = runtime().logging.sent.load();
-    d["log_records_dropped"] = runtime().logging.dropped.load();
-    return std::move(d);
-}
-
 // Requires the GIL. The body is the OTP primary level, an atom.
-py::object run_log_level(const py::object &level) {
+py::object run_log_level(log_bridge_state &logging, const py::object &level) {
     try {
-        apply_log_level(runtime().logging, py::str(level).cast<std::string>());
+        apply_log_level(logging, py::str(level).cast<std::string>());
     } catch (const std::invalid_argument &e) {
         throw py::value_error(e.what());
     }
     return py::none();
 }
 
-// Requires the GIL.
-py::object execute(const frame &request) {
-    if (request.header.kind == frame_kind::call) {
-        return run_call(request);
-    }
-    if (request.header.kind == frame_kind::call_ref) {
-        return run_call_ref(request);
-    }
-    py::object body = decode_term(request.body(), request.body_size,
-                                  runtime().config.max_depth + envelope_depth);
-    switch (request.header.kind) {
-        case frame_kind::eval:
-            return run_eval(py::tuple(body));
-        case frame_kind::exec:
-            return run_exec(body);
-        case frame_kind::stats:
-            return run_stats();
-        case frame_kind::log_level:
-            return run_log_level(body);
-        case frame_kind::drop_namespace:
-            return py::module_::import("erlang._namespaces").attr("drop")(body);
-        default:
-            throw std::logic_error(std::string("not a request: ") + kind_name(request.header.kind));
-    }
-}
+namespace {
 
 // Requires the GIL. A coroutine (what calling an `async def` function
 // returns) goes to the port's event loop (erlang._asyncio), whose task
@@ -355,19 +312,22 @@ void reply_cancelled(const frame_header &request, frame_writer &out) {
     out.send(reply);
 }
 
-void run_request(const frame &request, frame_writer &out) {
-    if (request.header.kind == frame_kind::release) {
-        // Not answered: py_refs sends it and waits for nothing.
-        gil_hold gil;
-        try {
-            run_release(request);
-        } catch (py::error_already_set &e) {
-            e.discard_as_unraisable("releasing erlang_python handles");
-        } catch (const std::exception &e) {
-            diag("release: %s", e.what());
-        }
-        return;
+void run_notice(const frame &request, request_executor execute, void *context) {
+    gil_hold gil;
+    try {
+        execute(context, request);
+    } catch (py::error_already_set &e) {
+        e.discard_as_unraisable(kind_name(request.header.kind));
+    } catch (const std::exception &e) {
+        diag("%s: %s", kind_name(request.header.kind), e.what());
     }
+}
+
+void run_request(const frame &request,
+                 frame_writer &out,
+                 const options &config,
+                 request_executor execute,
+                 void *context) {
     reply_buffer buffer({frame_kind::reply, request.header.channel, request.header.ref});
     term_buffer &reply = *buffer;
     {
@@ -378,12 +338,12 @@ void run_request(const frame &request, frame_writer &out) {
                 PyErr_SetString(PyExc_TimeoutError, "the request was cancelled before it started");
                 throw py::error_already_set();
             }
-            py::object result = execute(request);
+            py::object result = execute(context, request);
             if (deferred_to_event_loop(result, request.header)) {
                 return;
             }
             encode_ok_header(reply.get());
-            encode_term(reply.get(), result, runtime().config.max_depth);
+            encode_term(reply.get(), result, config.max_depth);
         } catch (py::error_already_set &e) {
             encode_python_error(reply, e);
         } catch (const py::builtin_exception &e) {
@@ -398,10 +358,10 @@ void run_request(const frame &request, frame_writer &out) {
             reply.reset_term();
             encode_error_triple(reply.get(), "SystemError", e.what(), "");
         }
-        if (reply.size() > runtime().config.max_frame) {
+        if (reply.size() > config.max_frame) {
             std::string why = "reply of " + std::to_string(reply.size())
                               + " bytes is over the maximum frame size of "
-                              + std::to_string(runtime().config.max_frame);
+                              + std::to_string(config.max_frame);
             reply.reset_term();
             encode_error_triple(reply.get(), "OverflowError", why, "");
         }
@@ -425,13 +385,18 @@ void cancel_deferred(ref_id ref) {
     }).detach();
 }
 
-void send_late_reply(channel_id channel, ref_id ref, py::handle value, py::handle error) {
+void send_late_reply(frame_writer &out,
+                     const options &config,
+                     channel_id channel,
+                     ref_id ref,
+                     py::handle value,
+                     py::handle error) {
     reply_buffer buffer({frame_kind::reply, channel, ref});
     term_buffer &reply = *buffer;
     try {
         if (error.is_none()) {
             encode_ok_header(reply.get());
-            encode_term(reply.get(), value, runtime().config.max_depth);
+            encode_term(reply.get(), value, config.max_depth);
         } else {
             PyObject *tb = PyException_GetTraceback(error.ptr()); // new reference or null
             PyErr_Restore(py::type::handle_of(error).inc_ref().ptr(), error.inc_ref().ptr(), tb);
@@ -441,12 +406,12 @@ void send_late_reply(channel_id channel, ref_id ref, py::handle value, py::handl
     } catch (py::error_already_set &e) {
         encode_python_error(reply, e);
     }
-    if (reply.size() > runtime().config.max_frame) {
+    if (reply.size() > config.max_frame) {
         reply.reset_term();
         encode_error_triple(reply.get(), "OverflowError", "reply over the maximum frame size", "");
     }
     py::gil_scoped_release release;
-    runtime().writer->send(reply);
+    out.send(reply);
 }
 
 } // namespace erlang_python

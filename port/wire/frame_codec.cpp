@@ -24,7 +24,12 @@ void put_u32(char *p, std::uint32_t v) {
 } // namespace
 
 bool is_inbound_kind(unsigned kind) {
-    return kind >= unsigned(frame_kind::call) && kind <= unsigned(frame_kind::drop_namespace);
+    if (kind > 0xff) {
+        return false;
+    }
+    kind_role role = role_of(static_cast<frame_kind>(kind));
+    return role == kind_role::request || role == kind_role::notice
+           || role == kind_role::result || role == kind_role::cancel;
 }
 
 parse_result parse_frame(const char *data, std::size_t size, std::size_t max_frame) {
@@ -74,44 +79,6 @@ std::string encode_frame(const frame_header &header, const std::string &body) {
     std::string out(length_prefix_size + header_size, '\0');
     encode_prefix(&out[0], body.size(), header);
     return out + body;
-}
-
-const char *kind_name(frame_kind kind) {
-    switch (kind) {
-        case frame_kind::call:
-            return "call";
-        case frame_kind::eval:
-            return "eval";
-        case frame_kind::exec:
-            return "exec";
-        case frame_kind::result:
-            return "result";
-        case frame_kind::cancel:
-            return "cancel";
-        case frame_kind::stats:
-            return "stats";
-        case frame_kind::log_level:
-            return "log_level";
-        case frame_kind::call_ref:
-            return "call_ref";
-        case frame_kind::release:
-            return "release";
-        case frame_kind::drop_namespace:
-            return "drop_namespace";
-        case frame_kind::hello:
-            return "hello";
-        case frame_kind::reply:
-            return "reply";
-        case frame_kind::callback:
-            return "callback";
-        case frame_kind::message:
-            return "message";
-        case frame_kind::output:
-            return "output";
-        case frame_kind::log:
-            return "log";
-    }
-    return "unknown";
 }
 
 } // namespace erlang_python

@@ -41,14 +41,9 @@ parse_result parse_frame(const char *data, std::size_t size, std::size_t max_fra
 // True for the kinds Erlang may send to the port.
 bool is_inbound_kind(unsigned kind);
 
-// True for the frames an executor thread runs: call, eval, exec, stats,
-// log_level, call_ref, drop_namespace (each answered by a reply) and release
-// (not answered).
+// True for the kinds that run Python and get a reply (call, eval, exec, stats, log_level).
 inline bool is_request(frame_kind k) {
-    return k == frame_kind::call || k == frame_kind::eval || k == frame_kind::exec
-           || k == frame_kind::stats || k == frame_kind::log_level
-           || k == frame_kind::call_ref || k == frame_kind::release
-           || k == frame_kind::drop_namespace;
+    return role_of(k) == kind_role::request;
 }
 
 // Decodes the 13-byte header at p (after the length prefix). The caller has
@@ -60,7 +55,5 @@ void encode_prefix(char *out, std::size_t body_size, const frame_header &header)
 
 // A whole frame (prefix, header, body) as bytes; for tests and small frames.
 std::string encode_frame(const frame_header &header, const std::string &body);
-
-const char *kind_name(frame_kind kind);
 
 } // namespace erlang_python

@@ -1,18 +1,16 @@
-// Frame I/O over the protocol pipes with Boost.Asio: a read-ahead reader and a coalescing writer.
+// Frame I/O over the protocol pipes: a read-ahead reader and a coalescing writer, blocking calls on the fds.
 #include "wire/frame_io.hpp"
 
 #include "wire/huge_pages.hpp"
 
-#include <boost/asio/buffer.hpp>
-#include <boost/asio/read.hpp>
-#include <boost/asio/write.hpp>
 #include <algorithm>
-#include <array>
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 namespace erlang_python {
@@ -69,10 +67,24 @@ int runnable_tasks() {
     }
     return p != nullptr ? std::atoi(p) : -1;
 }
+
+// Waits until `fd` is ready for `events` (a descriptor someone made
+// non-blocking answers EAGAIN instead of blocking).
+void wait_ready(int fd, short events) {
+    pollfd p{fd, events, 0};
+    while (::poll(&p, 1, -1) < 0 && errno == EINTR) {
+    }
+}
 } // namespace
 
-frame_reader::frame_reader(boost::asio::io_context &io, int fd, std::size_t max_frame)
-    : in_(io, fd), max_frame_(max_frame), buffer_(read_ahead), spin_(spin_for_this_process()),
+owned_fd::~owned_fd() {
+    if (fd_ >= 0) {
+        ::close(fd_);
+    }
+}
+
+frame_reader::frame_reader(int fd, std::size_t max_frame)
+    : in_(fd), max_frame_(max_frame), buffer_(read_ahead), spin_(spin_for_this_process()),
       cpus_(online_cpus()) {}
 
 bool frame_reader::cpu_to_spare() {
@@ -90,7 +102,7 @@ bool frame_reader::cpu_to_spare() {
 
 void frame_reader::wait_readable() {
     const auto until = std::chrono::steady_clock::now() + spin_;
-    pollfd p{in_.native_handle(), POLLIN, 0};
+    pollfd p{in_.get(), POLLIN, 0};
     while (::poll(&p, 1, 0) == 0 && std::chrono::steady_clock::now() < until) {
     }
 }
@@ -99,18 +111,20 @@ std::size_t frame_reader::fill(char *at, std::size_t room, bool spin) {
     if (spin && spin_.count() != 0 && cpu_to_spare()) {
         wait_readable();
     }
-    boost::system::error_code ec;
-    std::size_t n = 0;
-    do { // EINTR: the interrupt signal of a cancelled request (cancellation.hpp)
-        n = in_.read_some(boost::asio::buffer(at, room), ec);
-    } while (ec == boost::asio::error::interrupted);
-    if (ec == boost::asio::error::eof) {
-        return 0;
+    for (;;) {
+        ssize_t n = ::read(in_.get(), at, room);
+        if (n >= 0) {
+            return std::size_t(n); // 0: end of input
+        }
+        if (errno == EINTR) {
+            continue; // the interrupt signal of a cancelled request (cancellation.hpp)
+        }
+        if (errno == EAGAIN || errno == EWOULDBLOCK) {
+            wait_ready(in_.get(), POLLIN);
+            continue;
+        }
+        throw protocol_error(std::string("reading from Erlang failed: ") + std::strerror(errno));
     }
-    if (ec) {
-        throw protocol_error("reading from Erlang failed: " + ec.message());
-    }
-    return n;
 }
 
 std::optional<frame> frame_reader::next(bool spin) {
@@ -166,7 +180,7 @@ bool frame_reader::has_frame() const {
            == parse_status::good;
 }
 
-frame_writer::frame_writer(boost::asio::io_context &io, int fd) : out_(io, fd) {}
+frame_writer::frame_writer(int fd) : out_(fd) {}
 
 namespace {
 bool is_reply(const char *data, std::size_t size) {
@@ -184,17 +198,29 @@ void frame_writer::write_all(const std::string &queued, const char *data, std::s
     // Queued frames first, then this one: one writev, no copy. A write cut
     // short by EINTR (the interrupt signal of a cancelled request,
     // cancellation.hpp) goes on with the rest.
-    std::array<boost::asio::const_buffer, 2> buffers{boost::asio::buffer(queued),
-                                                     boost::asio::buffer(data, size)};
-    while (buffers[0].size() + buffers[1].size() > 0) {
-        boost::system::error_code ec;
-        std::size_t n = boost::asio::write(out_, buffers, ec);
-        if (ec && ec != boost::asio::error::interrupted) {
-            throw std::runtime_error("writing to Erlang failed: " + ec.message());
+    iovec buffers[2] = {{const_cast<char *>(queued.data()), queued.size()},
+                        {const_cast<char *>(data), size}};
+    while (buffers[0].iov_len + buffers[1].iov_len > 0) {
+        iovec *first = buffers[0].iov_len != 0 ? &buffers[0] : &buffers[1];
+        ssize_t n = ::writev(out_.get(), first, int(&buffers[2] - first));
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            if (errno == EAGAIN || errno == EWOULDBLOCK) {
+                wait_ready(out_.get(), POLLOUT);
+                continue;
+            }
+            throw std::runtime_error(std::string("writing to Erlang failed: ")
+                                     + std::strerror(errno));
         }
-        std::size_t first = std::min(n, buffers[0].size());
-        buffers[0] += first;
-        buffers[1] += n - first;
+        std::size_t written = std::size_t(n);
+        for (iovec &b : buffers) {
+            std::size_t taken = std::min(written, b.iov_len);
+            b.iov_base = static_cast<char *>(b.iov_base) + taken;
+            b.iov_len -= taken;
+            written -= taken;
+        }
     }
 }
 

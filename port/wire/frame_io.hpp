@@ -1,11 +1,9 @@
-// Frame I/O over the protocol pipes with Boost.Asio: a read-ahead reader and a coalescing writer.
+// Frame I/O over the protocol pipes: a read-ahead reader and a coalescing writer, blocking calls on the fds.
 #pragma once
 
 #include "wire/frame_codec.hpp"
 #include "wire/term_buffer.hpp"
 
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/posix/stream_descriptor.hpp>
 #include <chrono>
 #include <mutex>
 #include <optional>
@@ -22,11 +20,26 @@ public:
     using std::runtime_error::runtime_error;
 };
 
-// Reads whole frames from the protocol input. Used by one thread at a time
-// (the executor pool's leader). Never touches Python.
+// Owns a file descriptor: closes it when destroyed.
+class owned_fd {
+public:
+    explicit owned_fd(int fd) : fd_(fd) {}
+    ~owned_fd();
+    owned_fd(const owned_fd &) = delete;
+    owned_fd &operator=(const owned_fd &) = delete;
+    int get() const { return fd_; }
+
+private:
+    int fd_;
+};
+
+// Reads whole frames from the protocol input `fd` (which it owns). Used by
+// one thread at a time (the executor pool's leader). Never touches Python.
+// Plain blocking read(2): the thread that reads a request runs it
+// (docs/architecture.md, "Why no Boost.Asio").
 class frame_reader {
 public:
-    frame_reader(boost::asio::io_context &io, int fd, std::size_t max_frame);
+    frame_reader(int fd, std::size_t max_frame);
 
     // Blocks until a whole frame has arrived. Returns nothing on a clean
     // end of input; throws protocol_error on a corrupt or truncated stream.
@@ -47,7 +60,7 @@ private:
     void wait_readable(); // returns when input is there or spin_ has passed
     bool cpu_to_spare();  // no more runnable tasks than CPUs (checked every 50 ms)
 
-    boost::asio::posix::stream_descriptor in_;
+    owned_fd in_;
     std::size_t max_frame_;
     byte_buffer buffer_; // read-ahead; uninitialised, so only the bytes read into it are resident
     std::size_t start_ = 0;
@@ -70,7 +83,8 @@ private:
 // it.
 class frame_writer {
 public:
-    frame_writer(boost::asio::io_context &io, int fd);
+    // Writes to `fd`, which it owns, with blocking writev(2).
+    explicit frame_writer(int fd);
 
     // Call without the GIL: may block while the pipe is full. `data` holds
     // whole frames.
@@ -95,7 +109,7 @@ private:
     // what is queued until nothing is, then clears writing_.
     void drain(std::unique_lock<std::mutex> &lock);
 
-    boost::asio::posix::stream_descriptor out_;
+    owned_fd out_;
     std::mutex mutex_;
     std::string pending_;
     bool writing_ = false;

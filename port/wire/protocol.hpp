@@ -82,6 +82,85 @@ enum class frame_kind : std::uint8_t {
     log = 69,
 };
 
+// The port's column of the kinds table in docs/protocol.md: what each kind is
+// to the dispatcher (runtime/dispatcher.cpp routes on it) and its name. A new
+// kind gets its number in the enum above, a case in role_of and in kind_name
+// below, and a case in the dispatcher when it is a request. No default:
+// -Wswitch names a kind left out.
+enum class kind_role : std::uint8_t {
+    request,  // Erlang -> port: runs Python and owes a reply (channel 0: any executor)
+    notice,   // Erlang -> port: runs Python on an executor and owes no reply
+    result,   // Erlang -> port: answers a callback on channel N; Ref 0 aborts channel N
+    cancel,   // Erlang -> port: interrupts request Ref
+    outbound, // port -> Erlang
+    unknown,  // no such kind
+};
+
+constexpr kind_role role_of(frame_kind kind) noexcept {
+    switch (kind) {
+        case frame_kind::call:
+        case frame_kind::eval:
+        case frame_kind::exec:
+        case frame_kind::stats:
+        case frame_kind::log_level:
+        case frame_kind::call_ref:
+        case frame_kind::drop_namespace:
+            return kind_role::request;
+        case frame_kind::release:
+            return kind_role::notice;
+        case frame_kind::result:
+            return kind_role::result;
+        case frame_kind::cancel:
+            return kind_role::cancel;
+        case frame_kind::hello:
+        case frame_kind::reply:
+        case frame_kind::callback:
+        case frame_kind::message:
+        case frame_kind::output:
+        case frame_kind::log:
+            return kind_role::outbound;
+    }
+    return kind_role::unknown;
+}
+
+constexpr const char *kind_name(frame_kind kind) noexcept {
+    switch (kind) {
+        case frame_kind::call:
+            return "call";
+        case frame_kind::eval:
+            return "eval";
+        case frame_kind::exec:
+            return "exec";
+        case frame_kind::result:
+            return "result";
+        case frame_kind::cancel:
+            return "cancel";
+        case frame_kind::stats:
+            return "stats";
+        case frame_kind::log_level:
+            return "log_level";
+        case frame_kind::call_ref:
+            return "call_ref";
+        case frame_kind::release:
+            return "release";
+        case frame_kind::drop_namespace:
+            return "drop_namespace";
+        case frame_kind::hello:
+            return "hello";
+        case frame_kind::reply:
+            return "reply";
+        case frame_kind::callback:
+            return "callback";
+        case frame_kind::message:
+            return "message";
+        case frame_kind::output:
+            return "output";
+        case frame_kind::log:
+            return "log";
+    }
+    return "unknown";
+}
+
 using channel_id = std::uint32_t;
 using ref_id = std::uint64_t;
 

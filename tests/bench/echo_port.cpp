@@ -203,9 +203,8 @@ int main(int argc, char **argv) {
             python = Py_GetVersion();
             python = python.substr(0, python.find(' '));
         }
-        boost::asio::io_context io;
-        ep::frame_writer writer(io, fds.out);
-        ep::frame_reader reader(io, fds.in, max_frame);
+        ep::frame_writer writer(fds.out);
+        ep::frame_reader reader(fds.in, max_frame);
         echo_port::send_hello(writer, python);
         echo_port::echo_server(reader, writer).serve();
     } catch (const std::exception &e) {

@@ -1,4 +1,4 @@
-// The port's CPU per request without pipes or Erlang: run_request on one thread, replies to /dev/null.
+// The port's CPU per request without pipes or Erlang: the dispatcher runs it on one thread, replies to /dev/null.
 //
 //   request_cost <priv/python dir> [iterations]
 //
@@ -7,10 +7,9 @@
 // median over 9 batches of the thread CPU time (CLOCK_THREAD_CPUTIME_ID)
 // per request in ns: the part of a round trip that is the port's own work
 // after the frame is read and before the reply is written.
-#include "wire/frame_io.hpp"
 #include "app/interpreter.hpp"
-#include "runtime/port_runtime.hpp"
-#include "runtime/request_runner.hpp"
+#include "runtime/dispatcher.hpp"
+#include "wire/frame_io.hpp"
 
 #include <algorithm>
 #include <cstdio>
@@ -72,15 +71,15 @@ double thread_ns() {
     return double(t.tv_sec) * 1e9 + double(t.tv_nsec);
 }
 
-double cost(const char *name, const ep::frame &f, ep::frame_writer &out, int n) {
+double cost(const char *name, const ep::frame &f, ep::dispatcher &out, int n) {
     for (int i = 0; i < n / 10; ++i) {
-        ep::run_request(f, out);
+        out.run(f);
     }
     std::vector<double> batches;
     for (int b = 0; b < 9; ++b) {
         double t0 = thread_ns();
         for (int i = 0; i < n; ++i) {
-            ep::run_request(f, out);
+            out.run(f);
         }
         batches.push_back((thread_ns() - t0) / n);
     }
@@ -99,19 +98,18 @@ int main(int argc, char **argv) {
     }
     int n = argc > 2 ? std::atoi(argv[2]) : 20000;
     ei_init();
-    boost::asio::io_context io;
     int null_fd = ::open("/dev/null", O_WRONLY);
-    ep::frame_writer writer(io, null_fd);
+    ep::frame_writer writer(null_fd);
     ep::options opts;
     opts.python_path.push_back(argv[1]);
-    ep::runtime().config = opts;
-    ep::runtime().writer = &writer;
+    ep::dispatcher dispatch(opts, writer);
     ep::python_interpreter python(opts);
+    ep::start_port_modules(dispatch, opts);
     {
         pybind11::gil_scoped_release release;
-        cost("call", call_frame(), writer, n);
-        cost("eval", eval_frame(), writer, n);
-        cost("exec", exec_frame(), writer, n);
+        cost("call", call_frame(), dispatch, n);
+        cost("eval", eval_frame(), dispatch, n);
+        cost("exec", exec_frame(), dispatch, n);
     }
     return 0;
 }

@@ -1,7 +1,6 @@
 // Catch2 tests of frame_reader over a real pipe: frame sizes around the read-ahead, large frames, truncation.
 #include "wire/frame_io.hpp"
 
-#include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <sched.h>
@@ -58,8 +57,7 @@ read_outcome read_stream(const std::vector<std::string> &pieces,
     });
     read_outcome out;
     {
-        boost::asio::io_context io;
-        frame_reader reader(io, fds[0], max_frame);
+        frame_reader reader(fds[0], max_frame);
         try {
             while (auto f = reader.next(spin)) {
                 out.frames.push_back(std::move(*f));
@@ -175,7 +173,6 @@ TEST_CASE("a reader polls before blocking only where the process may use several
     int fds[2];
     REQUIRE(::pipe(fds) == 0);
     ::close(fds[1]);
-    boost::asio::io_context io;
     cpu_set_t all;
     REQUIRE(sched_getaffinity(0, sizeof all, &all) == 0);
     int first = 0;
@@ -187,10 +184,10 @@ TEST_CASE("a reader polls before blocking only where the process may use several
     CPU_SET(first, &one);
     REQUIRE(sched_setaffinity(0, sizeof one, &one) == 0); // like taskset -c N
     {
-        frame_reader pinned(io, ::dup(fds[0]), 1024);
+        frame_reader pinned(::dup(fds[0]), 1024);
         CHECK(pinned.spin().count() == 0);
     }
     REQUIRE(sched_setaffinity(0, sizeof all, &all) == 0);
-    frame_reader unpinned(io, fds[0], 1024);
+    frame_reader unpinned(fds[0], 1024);
     CHECK((unpinned.spin().count() > 0) == (CPU_COUNT(&all) > 1));
 }

@@ -1,12 +1,11 @@
 // Catch2 tests of the runtime under real threads (channels, registry, frame writer, executor pool with cancels): what the TSan build runs.
 #include "runtime/cancellation.hpp"
 #include "runtime/channel.hpp"
+#include "runtime/dispatcher.hpp"
 #include "runtime/executor_pool.hpp"
 #include "wire/frame_io.hpp"
-#include "runtime/port_runtime.hpp"
 
 #include <atomic>
-#include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <ei.h>
@@ -196,14 +195,13 @@ TEST_CASE("threads taking and giving back channels never share one", "[threads][
 
 TEST_CASE("frames sent from four threads through holds, releases and flushes all arrive whole",
           "[threads][frame_writer]") {
-    boost::asio::io_context io;
     int fds[2];
     REQUIRE(::pipe(fds) == 0);
     const int senders = 4, per_sender = 1000;
     std::vector<std::pair<frame_header, std::string>> got;
     std::thread reader([&] { got = read_frames(fds[0], std::size_t(senders * per_sender)); });
     {
-        frame_writer w(io, fds[1]);
+        frame_writer w(fds[1]);
         std::atomic<bool> done{false};
         std::thread flusher([&] {
             while (!done) {
@@ -255,14 +253,17 @@ TEST_CASE("the executor pool answers 2,000 requests read and run on real threads
     std::vector<std::pair<frame_header, std::string>> got;
     std::thread collector([&] { got = read_frames(out[0], std::size_t(requests + 1)); });
     {
-        boost::asio::io_context io;
-        frame_reader reader(io, in[0], 1 << 20);
-        frame_writer writer(io, out[1]);
-        port_runtime &rt = runtime();
-        rt.writer = &writer;
+        frame_reader reader(in[0], 1 << 20);
+        frame_writer writer(out[1]);
+        options config;
+        dispatcher dispatch(config, writer);
         py::gil_scoped_release release;
-        executor_pool pool(reader, writer, executor_pool::sizing{4, 4, std::chrono::milliseconds(30000)}, [] {});
-        rt.pool = &pool;
+        executor_pool pool(reader,
+                           writer,
+                           dispatch.handler(),
+                           executor_pool::sizing{4, 4, std::chrono::milliseconds(30000)},
+                           [] {});
+        dispatch.attach(&pool);
         pool.start();
         auto write_frame = [&](frame_kind kind, ref_id ref, const std::string &body) {
             std::string f = encode_frame({kind, 0, ref}, body);
@@ -276,8 +277,7 @@ TEST_CASE("the executor pool answers 2,000 requests read and run on real threads
         write_frame(frame_kind::cancel, spinning, std::string("\x83\x68\x00", 3));
         ::close(in[1]);
         pool.join();
-        rt.pool = nullptr;
-        rt.writer = nullptr;
+        dispatch.attach(nullptr);
         collector.join();
     }
     ::close(out[0]);
