@@ -170,7 +170,10 @@ quiet(#{level := warning, msg := {Format, _}} = Event, _) when is_list(Format) -
         nomatch ->
             stop;
         _ ->
-            [count(grace_kills, coordinator) || string:find(Format, "did not stop") =/= nomatch],
+            case string:find(Format, "did not stop") of
+                nomatch -> ok;
+                _ -> count(grace_kills, coordinator), keep_tracebacks(Event)
+            end,
             Event
     end;
 quiet(_, _) ->
@@ -195,6 +198,10 @@ run(Seconds, FixtureDir) ->
     logger:set_primary_config(level, warning),
     logger:add_primary_filter(soak_quiet, {fun quiet/2, []}),
     ok = application:load(erlang_python),
+    %% soak_fixture.py dumps its threads' tracebacks there on SIGUSR2.
+    ok = filelib:ensure_dir(filename:join(trace_dir(), "x")),
+    [ok = file:delete(F) || F <- filelib:wildcard(filename:join(trace_dir(), "port-*.txt"))],
+    true = os:putenv("SOAK_TRACE_DIR", trace_dir()),
     [application:set_env(erlang_python, K, V)
      || {K, V} <- [{python_path, [FixtureDir]}, {cancel_grace, ?CANCEL_GRACE},
                    {restart_intensity, {1000, 60}}, {stop_grace, 1000},
@@ -305,10 +312,19 @@ quiet_point(After, Workers) ->
     judge_suspects(),
     Check = fun() -> calm_state() end,
     case poll(Check, now_ms() + ?CANCEL_GRACE + 3000) of
-        ok -> ok;
+        ok -> sample_rss();
         {not_calm, What} -> violation({not_back_to_baseline, {after_fault, After}, What})
     end,
     resume(Workers).
+
+%% The port's RSS at each quiet point, by port OS process: whether one
+%% port's RSS keeps growing or levels off (the start/end bound compares two
+%% different ports when a fault restarted it in between).
+sample_rss() ->
+    case os_pid() of
+        undefined -> ok;
+        Pid -> ets:insert(soak_rss, {Pid, now_ms(), rss(Pid)}), ok
+    end.
 
 calm_state() ->
     try py_coordinator:stats() of
@@ -489,6 +505,8 @@ new_tables() ->
      || T <- [soak_ctl, soak_idle, soak_calls, soak_counts, soak_hung, soak_max_wait,
               soak_recovery, soak_violations, soak_suspects]],
     ets:new(soak_stalls, [named_table, public, bag]),
+    ets:new(soak_rss, [named_table, public, bag]),
+    ets:new(soak_traces, [named_table, public, bag]),
     ets:insert(soak_ctl, {phase, run}),
     ok.
 
@@ -583,6 +601,8 @@ summary(Seconds, Start, End) ->
                proplists:get_value({vm, stalled_ms}, Counts, 0),
                proplists:get_value({vm, scheduler_stalls}, Counts, 0),
                [{W, C} || {{system_monitor, W}, C} <- Counts]]),
+    summarise_traces(),
+    summarise_rss(),
     Rec = lists:sort([Ms || {_, _, Ms} <- ets:tab2list(soak_recovery)]),
     io:format("recovery ms over ~p faults: p50 ~p, p99 ~p, max ~p~n",
               [length(Rec), pct(Rec, 50), pct(Rec, 99), lists:last([0 | Rec])]),
@@ -594,6 +614,88 @@ summary(Seconds, Start, End) ->
     io:format("invariant violations: ~p~n", [length(Violations)]),
     [io:format("  ~p~n", [V]) || {_, V} <- Violations],
     length(Violations).
+
+%% Grace kills: what the port's threads were running when the coordinator
+%% gave up on a cancelled request. Called from the logger filter, in the
+%% coordinator, before it kills the port: SIGUSR2 makes soak_fixture.py's
+%% faulthandler write every thread's Python traceback to a file; the file is
+%% read once its size stops changing (at most 500 ms: the kill waits that
+%% long, a cost of this diagnosis). A port that never imported the fixture
+%% has no handler: the signal is not sent then (SIGUSR2 would kill it).
+keep_tracebacks(#{msg := {_, [_Grace, OsPid]}}) when is_integer(OsPid) ->
+    File = filename:join(trace_dir(), "port-" ++ integer_to_list(OsPid) ++ ".txt"),
+    case filelib:is_regular(File) of
+        true ->
+            _ = os:cmd("kill -USR2 " ++ integer_to_list(OsPid)),
+            ets:insert(soak_traces, {OsPid, settled_file(File, -1, now_ms() + 500)});
+        false ->
+            ets:insert(soak_traces, {OsPid, <<>>})
+    end;
+keep_tracebacks(_) ->
+    ok.
+
+settled_file(File, LastSize, Deadline) ->
+    receive after 20 -> ok end,
+    {ok, Text} = file:read_file(File),
+    case byte_size(Text) of
+        Size when Size > 0, Size =:= LastSize -> Text;
+        Size ->
+            case now_ms() > Deadline of
+                true -> Text;
+                false -> settled_file(File, Size, Deadline)
+            end
+    end.
+
+trace_dir() ->
+    filename:join(filename:dirname(code:which(?MODULE)), "traces").
+
+%% Per grace kill: the innermost soak_fixture function of each thread that
+%% was in one (faulthandler's format: most recent call first).
+summarise_traces() ->
+    Kills = [{Pid, fixture_functions(Text)} || {Pid, Text} <- ets:tab2list(soak_traces)],
+    WithCBlock = [K || {_, Fs} = K <- Kills, lists:keymember(<<"c_block">>, 1, Fs)],
+    io:format("grace kills with tracebacks: ~p; with a thread in the injected stuck C call "
+              "(c_block): ~p~n", [length([K || {_, Fs} = K <- Kills, Fs =/= no_dump]),
+                                  length(WithCBlock)]),
+    [io:format("  grace kill of port ~p, threads in soak_fixture: ~p~n", [Pid, Fs])
+     || {Pid, Fs} <- Kills -- WithCBlock],
+    ok.
+
+fixture_functions(<<>>) ->
+    no_dump;
+fixture_functions(Text) ->
+    Threads = tl(re:split(Text, "^(?:Thread|Current thread) 0x", [multiline])),
+    Names = lists:append(
+              [case re:run(T, "soak_fixture\\.py\", line \\d+ in (\\w+)",
+                           [{capture, all_but_first, binary}]) of
+                   {match, [F]} -> [F];
+                   nomatch -> []
+               end || T <- Threads]),
+    count_names(lists:sort(Names)).
+
+count_names([]) -> [];
+count_names([N | _] = Names) ->
+    {Same, Rest} = lists:splitwith(fun(X) -> X =:= N end, Names),
+    [{N, length(Same)} | count_names(Rest)].
+
+%% The RSS at quiet points: overall, and for the port that lived longest.
+summarise_rss() ->
+    Samples = ets:tab2list(soak_rss),
+    Pids = lists:usort([P || {P, _, _} <- Samples]),
+    ByPid = [{length(S), P, [{T, R} || {_, T, R} <- lists:keysort(2, S)]}
+             || P <- Pids, S <- [[X || X = {P1, _, _} <- Samples, P1 =:= P]]],
+    case lists:reverse(lists:sort(ByPid)) of
+        [] ->
+            ok;
+        [{N, Pid, Series = [{T0, _} | _]} | _] ->
+            Rss = [R || {_, _, R} <- Samples],
+            {TN, _} = lists:last(Series),
+            io:format("port RSS at ~p quiet points (~p ports): median ~.1f MiB, max ~.1f MiB; "
+                      "longest-lived port ~p, ~p quiet points over ~.1f s: ~s MiB~n",
+                      [length(Samples), length(Pids), pct(lists:sort(Rss), 50) / ?MiB,
+                       lists:max(Rss) / ?MiB, Pid, N, (TN - T0) / 1000,
+                       lists:join(" ", [io_lib:format("~.1f", [R / ?MiB]) || {_, R} <- Series])])
+    end.
 
 %% The atoms created since the table held Count (by their index).
 atoms_since(Count) ->
