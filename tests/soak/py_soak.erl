@@ -280,7 +280,8 @@ recover(Name, Before, Restarts, Kills0, Deadline) ->
     recover(Name, Before, Restarts, Kills0, Deadline, none).
 
 recover(Name, Before, Restarts, Kills0, Deadline, Last) ->
-    case now_ms() > Deadline of
+    Now = now_ms(),
+    case Now > Deadline + stalled(Deadline - ?RECOVERY_LIMIT_MS, Now) of
         true ->
             {timeout, Last};
         false ->
@@ -343,15 +344,28 @@ calm_state() ->
         exit:Why -> {not_calm, {coordinator, Why}}
     end.
 
+%% Until Fun() returns ok or Deadline passes; the deadline moves by the VM
+%% stalls recorded meanwhile (the rule of the late-call invariant: nothing can
+%% happen in time while the VM does not run).
 poll(Fun, Deadline) ->
+    poll(Fun, Deadline, now_ms()).
+
+poll(Fun, Deadline, Since) ->
     case Fun() of
         ok -> ok;
         Other ->
-            case now_ms() > Deadline of
+            Now = now_ms(),
+            case Now > Deadline + stalled(Since, Now) andalso past_after_watchdog(Now, Deadline, Since) of
                 true -> Other;
-                false -> receive after 50 -> poll(Fun, Deadline) end
+                false -> receive after 50 -> poll(Fun, Deadline, Since) end
             end
     end.
+
+%% A stall is recorded when the watchdog wakes after it, maybe after this
+%% process: the watchdog's period later, is Now still past the deadline?
+past_after_watchdog(Now, Deadline, Since) ->
+    receive after 300 -> ok end,
+    Now > Deadline + stalled(Since, Now).
 
 pause(Workers) ->
     ets:insert(soak_ctl, {phase, pause}),
