@@ -31,6 +31,7 @@
 -define(CANCEL_GRACE, 2000).          % the application's default
 -define(LATE_MS, 1000).               % a caller may wait its timeout plus this
 -define(RECOVERY_LIMIT_MS, 15000).
+-define(NEST_TIMEOUT, 9000).          % the inner calls of a nested chain
 -define(MAX_EXECUTORS, 40).
 -define(CHANNEL_BOUND, 96).           % 16 reverse threads + 41 executor threads, with room
 -define(BEAM_GROWTH_BOUND, 64 * 1024 * 1024).
@@ -122,7 +123,7 @@ soak_add([A, B]) -> A + B.
 
 -spec soak_nest([non_neg_integer()]) -> non_neg_integer().
 soak_nest([Depth]) ->
-    {ok, V} = py:call(?FIX, nest, [Depth], #{}, 9000),
+    {ok, V} = py:call(?FIX, nest, [Depth], #{}, ?NEST_TIMEOUT),
     V.
 
 %% Fault helpers.
@@ -143,13 +144,23 @@ stuck_c_call() ->
         Stuck -> violation({stuck_request_not_killed, Stuck})
     end.
 
+%% The coordinator may be restarting (a grace kill just took its port):
+%% the signal goes to the next port, once the coordinator answers again.
 os_kill(Signal) ->
-    case os_pid() of
-        undefined ->
-            violation({coordinator_unresponsive, coordinator_info()});
-        Pid ->
-            _ = os:cmd("kill -" ++ Signal ++ " " ++ integer_to_list(Pid)),
-            ok
+    Answers = fun() ->
+                      case os_pid() of
+                          undefined -> {coordinator_unresponsive, coordinator_info()};
+                          _ -> ok
+                      end
+              end,
+    case poll(Answers, now_ms() + ?RECOVERY_LIMIT_MS) of
+        ok ->
+            case os_pid() of
+                undefined -> os_kill(Signal); % gone again meanwhile
+                Pid -> _ = os:cmd("kill -" ++ Signal ++ " " ++ integer_to_list(Pid)), ok
+            end;
+        Unresponsive ->
+            violation(Unresponsive)
     end.
 
 kill_handlers() ->
@@ -312,7 +323,7 @@ quiet_point(After, Workers) ->
     pause(Workers),
     judge_suspects(),
     Check = fun() -> calm_state() end,
-    case poll(Check, now_ms() + ?CANCEL_GRACE + 3000) of
+    case poll(Check, now_ms() + calm_limit()) of
         ok -> sample_rss();
         {not_calm, What} -> violation({not_back_to_baseline, {after_fault, After}, What})
     end,
@@ -326,6 +337,13 @@ sample_rss() ->
         undefined -> ok;
         Pid -> ets:insert(soak_rss, {Pid, now_ms(), rss(Pid)}), ok
     end.
+
+%% How long the work still in flight when the workers pause may take to end:
+%% a nested chain's inner call (its own timeout, then cancel_grace for its
+%% cancel), with the late allowance. A killed handler or a timed-out outer
+%% call leaves such inner calls running until their own timeout.
+calm_limit() ->
+    ?NEST_TIMEOUT + ?CANCEL_GRACE + ?LATE_MS.
 
 calm_state() ->
     try py_coordinator:stats() of
@@ -558,7 +576,7 @@ os_pid() ->
 %% BEAM memory (after a collection everywhere), port RSS, atom count.
 measure(Workers) ->
     pause(Workers),
-    _ = poll(fun calm_state/0, now_ms() + ?CANCEL_GRACE + 3000),
+    _ = poll(fun calm_state/0, now_ms() + calm_limit()),
     [erlang:garbage_collect(P) || P <- processes()],
     M = #{beam => erlang:memory(total), rss => rss(os_pid()),
           atoms => erlang:system_info(atom_count), at => now_ms()},
