@@ -1,5 +1,5 @@
 %% The wire grammar between the coordinator and the port program.
-%% Mirror of port/protocol.hpp; written out in docs/protocol.md
+%% Mirror of port/wire/protocol.hpp; written out in docs/protocol.md
 %% (tests/python/test_protocol_tables.py checks that the three agree).
 %%
 %% Every {packet,4} frame: <<Kind:8, Channel:32, Ref:64, Term/binary>>.

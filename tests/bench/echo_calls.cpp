@@ -1,7 +1,7 @@
 // The echo port's answers to call frames: {Module, Function, Args, Kwargs} -> {ok, Value}, no Python.
 #include "echo_calls.hpp"
 
-#include "byte_buffer.hpp"
+#include "wire/byte_buffer.hpp"
 #include "echo_value.hpp"
 
 #include <stdexcept>

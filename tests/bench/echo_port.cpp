@@ -18,10 +18,10 @@
 // hello (the bare embedded-interpreter start-up); others are ignored.
 #include "echo_calls.hpp"
 #include "echo_reverse.hpp"
-#include "frame_io.hpp"
-#include "protocol_fds.hpp"
-#include "term_buffer.hpp"
-#include "term_check.hpp"
+#include "wire/frame_io.hpp"
+#include "wire/protocol_fds.hpp"
+#include "wire/term_buffer.hpp"
+#include "terms/term_check.hpp"
 
 #include <Python.h>
 #include <chrono>

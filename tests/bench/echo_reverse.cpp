@@ -1,8 +1,8 @@
 // The echo port's reverse calls: callback frames like erlang.call('add', 1, 2), each round trip timed.
 #include "echo_reverse.hpp"
 
-#include "term_buffer.hpp"
-#include "term_check.hpp"
+#include "wire/term_buffer.hpp"
+#include "terms/term_check.hpp"
 
 #include <atomic>
 #include <chrono>

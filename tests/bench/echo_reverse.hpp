@@ -1,7 +1,7 @@
 // The echo port's reverse calls: callback frames like erlang.call('add', 1, 2), each round trip timed.
 #pragma once
 
-#include "frame_io.hpp"
+#include "wire/frame_io.hpp"
 
 #include <atomic>
 #include <condition_variable>

@@ -1,7 +1,7 @@
 // The echo port's term copier: decodes one ETF term with ei and encodes it again (the floor's work per value).
 #include "echo_value.hpp"
 
-#include "byte_buffer.hpp"
+#include "wire/byte_buffer.hpp"
 
 #include <stdexcept>
 #include <string>

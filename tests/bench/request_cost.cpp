@@ -7,10 +7,10 @@
 // median over 9 batches of the thread CPU time (CLOCK_THREAD_CPUTIME_ID)
 // per request in ns: the part of a round trip that is the port's own work
 // after the frame is read and before the reply is written.
-#include "frame_io.hpp"
-#include "interpreter.hpp"
-#include "port_runtime.hpp"
-#include "request_runner.hpp"
+#include "wire/frame_io.hpp"
+#include "app/interpreter.hpp"
+#include "runtime/port_runtime.hpp"
+#include "runtime/request_runner.hpp"
 
 #include <algorithm>
 #include <cstdio>

@@ -2,8 +2,8 @@
 #pragma once
 
 #include "etf_test_support.hpp"
-#include "python_types.hpp"
-#include "term_codec.hpp"
+#include "python/python_types.hpp"
+#include "terms/term_codec.hpp"
 
 #include <pybind11/eval.h>
 

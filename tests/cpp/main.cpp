@@ -1,6 +1,6 @@
 // Catch2 runner: one embedded interpreter for every test, with the `erlang` package importable.
 #define CATCH_CONFIG_RUNNER
-#include "python_types.hpp"
+#include "python/python_types.hpp"
 
 #include <catch2/catch.hpp>
 #include <ei.h>

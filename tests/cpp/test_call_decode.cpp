@@ -1,8 +1,8 @@
 // Catch2 tests of decode_call (a call request decoded into its parts gives what decode_term
 // gives) and of the short scans that stand in for the term check on small terms.
 #include "codec_test_support.hpp"
-#include "term_check.hpp"
-#include "term_codec.hpp"
+#include "terms/term_check.hpp"
+#include "terms/term_codec.hpp"
 
 #include <catch2/catch.hpp>
 #include <ei.h>

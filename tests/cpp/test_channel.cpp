@@ -1,5 +1,5 @@
 // Catch2 tests of channel::accept: a frame its owner read itself ends a wait exactly as delivering it would.
-#include "channel.hpp"
+#include "runtime/channel.hpp"
 
 #include <catch2/catch.hpp>
 

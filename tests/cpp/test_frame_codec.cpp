@@ -1,5 +1,5 @@
 // Catch2 tests of the pure frame codec.
-#include "frame_codec.hpp"
+#include "wire/frame_codec.hpp"
 
 #include <catch2/catch.hpp>
 #include <cstdint>

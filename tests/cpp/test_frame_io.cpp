@@ -1,5 +1,5 @@
 // Catch2 tests of frame_reader over a real pipe: frame sizes around the read-ahead, large frames, truncation.
-#include "frame_io.hpp"
+#include "wire/frame_io.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <catch2/catch.hpp>

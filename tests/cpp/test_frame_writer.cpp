@@ -1,5 +1,5 @@
 // Catch2 tests of frame_writer's held replies and frame_reader::has_frame, over a real pipe.
-#include "frame_io.hpp"
+#include "wire/frame_io.hpp"
 
 #include <catch2/catch.hpp>
 #include <fcntl.h>

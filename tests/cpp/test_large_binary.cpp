@@ -1,7 +1,7 @@
 // Catch2 tests of large binaries -> Python: the UTF-8 check against Python's own decoder, and the decode path.
-#include "binary_decode.hpp"
+#include "terms/binary_decode.hpp"
 #include "codec_test_support.hpp"
-#include "term_codec.hpp"
+#include "terms/term_codec.hpp"
 
 #include <catch2/catch.hpp>
 #include <cstdint>

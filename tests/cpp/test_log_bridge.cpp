@@ -1,5 +1,5 @@
 // Catch2 tests of the log bridge's level mapping and threshold (log_bridge.hpp).
-#include "log_bridge.hpp"
+#include "runtime/log_bridge.hpp"
 
 #include <catch2/catch.hpp>
 #include <stdexcept>

@@ -1,9 +1,9 @@
 // Catch2 tests of the runtime under real threads (channels, registry, frame writer, executor pool with cancels): what the TSan build runs.
-#include "cancellation.hpp"
-#include "channel.hpp"
-#include "executor_pool.hpp"
-#include "frame_io.hpp"
-#include "port_runtime.hpp"
+#include "runtime/cancellation.hpp"
+#include "runtime/channel.hpp"
+#include "runtime/executor_pool.hpp"
+#include "wire/frame_io.hpp"
+#include "runtime/port_runtime.hpp"
 
 #include <atomic>
 #include <boost/asio/io_context.hpp>

@@ -1,5 +1,5 @@
 // Catch2 tests of term_buffer's growth: a reply of many small terms is reallocated a logarithmic number of times.
-#include "term_buffer.hpp"
+#include "wire/term_buffer.hpp"
 
 #include <catch2/catch.hpp>
 #include <ei.h>

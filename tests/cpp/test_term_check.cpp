@@ -1,6 +1,6 @@
 // Catch2 tests of the bounds-checked ETF structure check that runs before ei decodes a term.
 #include "etf_test_support.hpp"
-#include "term_check.hpp"
+#include "terms/term_check.hpp"
 
 #include <catch2/catch.hpp>
 #include <cstdint>

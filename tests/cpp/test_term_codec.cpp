@@ -1,7 +1,7 @@
 // Catch2 tests of the ETF <-> Python term codec; main.cpp owns the interpreter and erlang._types.
 #include "codec_test_support.hpp"
-#include "python_types.hpp"
-#include "term_codec.hpp"
+#include "python/python_types.hpp"
+#include "terms/term_codec.hpp"
 
 #include <catch2/catch.hpp>
 #include <cmath>

@@ -1,8 +1,8 @@
 // Catch2 tests of the term codec's limits: values with no Erlang form, nesting
 // depth, and malformed or truncated input (every read from a guarded copy).
 #include "codec_test_support.hpp"
-#include "python_types.hpp"
-#include "term_codec.hpp"
+#include "python/python_types.hpp"
+#include "terms/term_codec.hpp"
 
 #include <catch2/catch.hpp>
 #include <cstring>

@@ -1,7 +1,7 @@
 // Catch2 tests of the type table's edges: every ETF tag, {bytes, B}, map keys, and Python types.
 #include "codec_test_support.hpp"
-#include "python_types.hpp"
-#include "term_codec.hpp"
+#include "python/python_types.hpp"
+#include "terms/term_codec.hpp"
 
 #include <catch2/catch.hpp>
 #include <ei.h>

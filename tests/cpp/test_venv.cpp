@@ -1,5 +1,5 @@
 // Catch2 tests of the virtualenv check (venv.hpp): pyvenv.cfg parsing and the start errors.
-#include "venv.hpp"
+#include "python/venv.hpp"
 
 #include <Python.h>
 #include <catch2/catch.hpp>

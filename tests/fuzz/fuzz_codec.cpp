@@ -6,10 +6,10 @@
 // would be. Every term that decodes is encoded back and decoded again until
 // the bytes are stable; a trip that neither keeps nor shortens them, an
 // encoding that does not decode, or a Python error left set aborts.
-#include "frame_codec.hpp"
-#include "python_types.hpp"
-#include "term_check.hpp"
-#include "term_codec.hpp"
+#include "wire/frame_codec.hpp"
+#include "python/python_types.hpp"
+#include "terms/term_check.hpp"
+#include "terms/term_codec.hpp"
 
 #include <cstdint>
 #include <cstdio>

@@ -1,4 +1,4 @@
-"""The frame kinds agree in the three places they are written: port/protocol.hpp, py_protocol.hrl, docs/protocol.md."""
+"""The frame kinds agree in the three places they are written: port/wire/protocol.hpp, py_protocol.hrl, docs/protocol.md."""
 
 import re
 from pathlib import Path
@@ -18,7 +18,7 @@ def sections(lines, marker):
 
 
 def cpp_kinds():
-    text = (ROOT / "port" / "protocol.hpp").read_text()
+    text = (ROOT / "port" / "wire" / "protocol.hpp").read_text()
     enum = text[text.index("enum class frame_kind") :]
     enum = enum[: enum.index("};")]
     kinds = {}
