@@ -590,10 +590,14 @@ void executor_pool::route(frame &&f) {
                 was_queued = true;
             }
         }
-        if (was_queued || !cancel_request(f.header.ref)) {
-            if (!was_queued) {
-                cancel_deferred(f.header.ref); // a coroutine on the event loop, perhaps
-            }
+        const bool running = !was_queued && cancel_request(f.header.ref);
+        if (!was_queued) {
+            // A coroutine on the event loop, perhaps; also when the request
+            // still runs: it may be handing its coroutine to the loop right
+            // now, and its own cancel would then end with its thread.
+            cancel_deferred(f.header.ref);
+        }
+        if (!running) {
             try {
                 reply_cancelled(queued, writer_);
             } catch (const std::exception &e) {
