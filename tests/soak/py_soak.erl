@@ -300,8 +300,12 @@ recover(Name, Before, Restarts, Kills0, Deadline, Last) ->
                 {ok, Before} when Restarts =:= true ->
                     recover(Name, Before, Restarts, Kills0, Deadline, Before);
                 {ok, Pid} when Name =:= registry_restarted ->
-                    ok = register_functions(),
-                    {ok, Pid};
+                    %% The registry may be restarting again (a grace kill
+                    %% meanwhile restarts it with the port): until it takes them.
+                    case catch register_functions() of
+                        ok -> {ok, Pid};
+                        Error -> recover(Name, Before, Restarts, Kills0, Deadline, Error)
+                    end;
                 {ok, Pid} when Restarts =/= false; Pid =:= Before -> {ok, Pid};
                 {ok, Pid} ->
                     %% Not this fault's doing if a request that did not
