@@ -689,11 +689,11 @@ trace_dir() ->
 %% was in one (faulthandler's format: most recent call first).
 summarise_traces() ->
     Kills = [{Pid, fixture_functions(Text)} || {Pid, Text} <- ets:tab2list(soak_traces)],
-    WithCBlock = [K || {_, Fs} = K <- Kills, lists:keymember(<<"c_block">>, 1, Fs)],
+    WithCBlock = [K || {_, Fs} = K <- Kills, is_list(Fs), lists:keymember(<<"c_block">>, 1, Fs)],
     io:format("grace kills with tracebacks: ~p; with a thread in the injected stuck C call "
               "(c_block): ~p~n", [length([K || {_, Fs} = K <- Kills, Fs =/= no_dump]),
                                   length(WithCBlock)]),
-    [io:format("  grace kill of port ~p, threads in soak_fixture: ~p~n", [Pid, Fs])
+    [io:format("  grace kill of port ~p, threads in soak_fixture: ~w~n", [Pid, Fs])
      || {Pid, Fs} <- Kills -- WithCBlock],
     ok.
 
