@@ -136,6 +136,10 @@ stuck_c_call() ->
     Over = fun() ->
                    case catch py_coordinator:stats() of
                        #{cancelling := 0} -> ok;
+                       %% The coordinator died with its port, or is
+                       %% starting the next one: the stuck request is gone.
+                       {'EXIT', {{port_exit, _}, _}} -> ok;
+                       {'EXIT', {noproc, _}} -> ok;
                        Other -> {stuck, Other}
                    end
            end,
@@ -309,8 +313,11 @@ recover(Name, Before, Restarts, Kills0, Deadline, Last) ->
                 {ok, Pid} when Restarts =/= false; Pid =:= Before -> {ok, Pid};
                 {ok, Pid} ->
                     %% Not this fault's doing if a request that did not
-                    %% stop within cancel_grace got the port killed meanwhile.
-                    [violation({port_restarted_by, Name, Before, Pid}) || grace_kills() =:= Kills0],
+                    %% stop within cancel_grace got the port killed (the
+                    %% kill may be logged just before the fault, and take
+                    %% effect after it).
+                    [violation({port_restarted_by, Name, Before, Pid})
+                     || grace_kills() =:= Kills0, not grace_killed(Before)],
                     {ok, Pid};
                 {error, _} = E -> recover(Name, Before, Restarts, Kills0, Deadline, E)
             end
@@ -564,6 +571,9 @@ record_violation(What) ->
     ets:insert(soak_violations, {make_ref(), What}),
     ok.
 
+grace_killed(OsPid) ->
+    ets:member(soak_ctl, {grace_killed, OsPid}).
+
 grace_kills() ->
     case ets:lookup(soak_counts, {coordinator, grace_kills}) of
         [{_, N}] -> N;
@@ -659,6 +669,7 @@ summary(Seconds, Start, End) ->
 %% long, a cost of this diagnosis). A port that never imported the fixture
 %% has no handler: the signal is not sent then (SIGUSR2 would kill it).
 keep_tracebacks(#{msg := {_, [_Grace, OsPid]}}) when is_integer(OsPid) ->
+    ets:insert(soak_ctl, {{grace_killed, OsPid}}),
     File = filename:join(trace_dir(), "port-" ++ integer_to_list(OsPid) ++ ".txt"),
     case filelib:is_regular(File) of
         true ->
