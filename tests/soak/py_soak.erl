@@ -704,7 +704,7 @@ summarise_traces() ->
     io:format("grace kills with tracebacks: ~p; with a thread in the injected stuck C call "
               "(c_block): ~p~n", [length([K || {_, Fs} = K <- Kills, Fs =/= no_dump]),
                                   length(WithCBlock)]),
-    [io:format("  grace kill of port ~p, threads in soak_fixture: ~w~n", [Pid, Fs])
+    [io:format("  grace kill of port ~p, threads in soak_fixture: ~s~n", [Pid, format_counts(Fs)])
      || {Pid, Fs} <- Kills -- WithCBlock],
     ok.
 
@@ -719,6 +719,9 @@ fixture_functions(Text) ->
                    nomatch -> []
                end || T <- Threads]),
     count_names(lists:sort(Names)).
+
+format_counts(no_dump) -> "no dump (the port had not imported soak_fixture)";
+format_counts(Counts) -> lists:join(", ", [[N, " ", integer_to_list(C)] || {N, C} <- Counts]).
 
 count_names([]) -> [];
 count_names([N | _] = Names) ->
