@@ -18,7 +18,13 @@ export PYTHONMALLOC=malloc
 # callers (< 8 MiB) and the quarantine fills up during the second round (README.md).
 # allocator_may_return_null=1: a failed allocation returns NULL (Python raises MemoryError),
 # as without ASan; max_memory's test depends on it.
-export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:handle_segv=0:quarantine_size_mb=${ASAN_QUARANTINE_MB:-64}:allocator_may_return_null=1:detect_stack_use_after_return=0:strict_string_checks=0}"
+# Off means off: each thread also holds up to 1 MiB of freed memory in its own quarantine
+# before passing it on, and with hundreds of executor threads that grows the RSS too.
+quarantine="quarantine_size_mb=${ASAN_QUARANTINE_MB:-64}"
+if [ "${ASAN_QUARANTINE_MB:-64}" = 0 ]; then
+    quarantine="$quarantine:thread_local_quarantine_size_kb=0"
+fi
+export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:handle_segv=0:$quarantine:allocator_may_return_null=1:detect_stack_use_after_return=0:strict_string_checks=0}"
 export LSAN_OPTIONS="${LSAN_OPTIONS:-suppressions=$here/lsan.supp:print_suppressions=0}"
 # Any undefined behaviour ends the process (the build has -fno-sanitize-recover) with a stack.
 # ASan's redzones make each level of the term codec's recursion about 3x larger: with the
