@@ -65,6 +65,7 @@ fuzz:
 # it: Catch2, pytest and Common Test (tests/sanitize/README.md: options and suppressions).
 # The packaging tests (rebar3, mix) build their own, unsanitized port: `make test` runs them.
 # The shared libpython: the leak suppressions name libpython3.11.so (tests/sanitize/README.md).
+# py_fault_SUITE runs apart, without ASan's quarantine (the reason is in that README).
 ASAN_BUILD ?= build-asan
 sanitize:
 	@./tools/install-deps.sh test
@@ -72,7 +73,10 @@ sanitize:
 	cmake -S . -B $(ASAN_BUILD) -DERLANG_PYTHON_TESTS=ON -DERLANG_PYTHON_SANITIZE=address \
 		-DERLANG_PYTHON_STATIC_PYTHON=OFF
 	cmake --build $(ASAN_BUILD) -j$(JOBS)
-	cd $(ASAN_BUILD) && $(CURDIR)/tests/sanitize/run-asan.sh ctest --output-on-failure -E '^package_'
+	cd $(ASAN_BUILD) && $(CURDIR)/tests/sanitize/run-asan.sh ctest --output-on-failure \
+		-E '^package_|^py_fault_SUITE$$'
+	cd $(ASAN_BUILD) && ASAN_QUARANTINE_MB=0 $(CURDIR)/tests/sanitize/run-asan.sh \
+		ctest --output-on-failure -R '^py_fault_SUITE$$'
 
 # ThreadSanitizer build of the Catch2 tests; runs the runtime's tests (executor pool,
 # channels, cancellation, frame writer) with real threads.

@@ -9,6 +9,7 @@
          coroutines_run_on_one_event_loop_thread/1,
          ten_thousand_sleeping_coroutines_answer_within_three_seconds/1,
          a_timeout_cancels_the_task/1,
+         a_cancel_before_the_task_starts_cancels_it/1,
          a_coroutine_exception_is_an_error_with_its_traceback/1,
          async_call_from_a_thousand_tasks/1,
          async_gather_runs_the_calls_at_once/1,
@@ -21,6 +22,7 @@ all() ->
      coroutines_run_on_one_event_loop_thread,
      ten_thousand_sleeping_coroutines_answer_within_three_seconds,
      a_timeout_cancels_the_task,
+     a_cancel_before_the_task_starts_cancels_it,
      a_coroutine_exception_is_an_error_with_its_traceback,
      async_call_from_a_thousand_tasks,
      async_gather_runs_the_calls_at_once,
@@ -69,6 +71,24 @@ a_timeout_cancels_the_task(_Config) ->
     ok = py:cancel(H),
     wait_for_events([<<"c:cancelled">>]),
     {ok, 3} = py:call(?FIX, add, [1, 2]).
+
+%% The loop's thread is blocked, so a call's coroutine is handed to the loop
+%% but its task cannot start before the call times out: the cancel reaches
+%% the loop first and must still end the task (before the fix it found no
+%% task yet and was lost: the task then slept its full 10 s).
+a_cancel_before_the_task_starts_cancels_it(_Config) ->
+    Blocker = py:async_call(?FIX, block_loop, [1.0]),
+    wait_for_events([<<"block:started">>]),
+    {error, timeout} = py:call(?FIX, sleep_or_record_cancel, [10, <<"early">>], #{}, 200),
+    {ok, <<"done">>} = py:async_await(Blocker, 10000),
+    py_test_helper:wait_until(no_task_left,
+                              fun() ->
+                                      {ok, N} = py:call(?FIX, running_tasks, []),
+                                      {N =:= 0, N}
+                              end, 5000),
+    {ok, Events} = py:call(?FIX, events, []),
+    ct:pal("events: ~p", [Events]),
+    false = lists:member(<<"early:finished">>, Events).
 
 a_coroutine_exception_is_an_error_with_its_traceback(_Config) ->
     {error, {'ValueError', <<"no good">>}} = py:call(?FIX, fails, [<<"no good">>]),

@@ -18,7 +18,8 @@
          syntax_error_is_reported_every_time/1,
          many_sources_evict_and_recompile/1,
          call_requests_of_every_shape/1,
-         many_names_are_told_apart/1]).
+         many_names_are_told_apart/1,
+         import_cancelled_midway_is_imported_again_by_its_waiters/1]).
 
 all() ->
     [reassigned_function_is_called,
@@ -32,7 +33,8 @@ all() ->
      syntax_error_is_reported_every_time,
      many_sources_evict_and_recompile,
      call_requests_of_every_shape,
-     many_names_are_told_apart].
+     many_names_are_told_apart,
+     import_cancelled_midway_is_imported_again_by_its_waiters].
 
 init_per_suite(Config) ->
     ok = application:load(erlang_python),
@@ -197,3 +199,44 @@ many_names_are_told_apart(_Config) ->
     ok = py:exec(iolist_to_binary([atom_to_list(LongName), " = lambda: 'long'\n"])),
     [{ok, <<"long">>} = py:call('__main__', LongName, []) || _ <- [1, 2]],
     ok.
+
+%% A request is cancelled while its thread runs a module's body for the
+%% module's first import, and 20 other requests for the same module wait
+%% for that import (Python's module lock). The cancelled import fails and
+%% takes the module out of sys.modules; each waiter must then import it
+%% again, not call into the half-built module object it waited for
+%% (before the fix in port/module_lookup.cpp: AttributeError for `f').
+import_cancelled_midway_is_imported_again_by_its_waiters(Config) ->
+    Test = self(),
+    ok = py:register_function(lookup_import_started, fun([]) -> Test ! import_started, ok end),
+    %% The body stops (erlang.call, then an interruptible sleep) only on its
+    %% first run, which the cancel ends; the imports after it run through.
+    write_module(Config, "lookup_slow_import",
+                 "import builtins, time, erlang\n"
+                 "if not getattr(builtins, '_lookup_slow_import_ran', False):\n"
+                 "    builtins._lookup_slow_import_ran = True\n"
+                 "    erlang.call('lookup_import_started')\n"
+                 "    time.sleep(60)\n"
+                 "def f():\n"
+                 "    return 'imported'\n"),
+    First = py:spawn_call(lookup_slow_import, f, [], #{}, 60000),
+    receive import_started -> ok after 10000 -> ct:fail(import_not_started) end,
+    Waiters = [spawn_monitor(fun() -> exit({called, py:call(lookup_slow_import, f, [], #{}, 30000)}) end)
+               || _ <- lists:seq(1, 20)],
+    %% Every waiter blocked on the module's import lock. importlib keeps the
+    %% threads blocked in a module lock in _bootstrap._blocking_on (3.11):
+    %% the one place that says a thread is waiting for this import.
+    py_test_helper:wait_until(
+      waiters_blocked_on_the_import,
+      fun() ->
+              {ok, N} = py:eval(<<"sum(1 for l in list(__import__('importlib')._bootstrap."
+                                  "_blocking_on.values()) if l.name == 'lookup_slow_import')">>),
+              {N =:= 20, N}
+      end, 10000),
+    ok = py:cancel(First),
+    Results = [receive {'DOWN', M, process, P, {called, R}} -> R
+               after 20000 -> ct:fail({waiter_stuck, P})
+               end || {P, M} <- Waiters],
+    ct:pal("the waiters of the cancelled import got: ~p", [lists:usort(Results)]),
+    [{ok, <<"imported">>}] = lists:usort(Results),
+    ok = py:unregister_function(lookup_import_started).

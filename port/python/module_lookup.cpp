@@ -15,9 +15,31 @@ namespace {
 PyObject *complete_modules = nullptr;
 constexpr Py_ssize_t max_remembered = 4096;
 
+// Requires the GIL. Whether sys.modules[name] is m (false with an exception
+// set if the lookup failed).
+bool still_in_sys_modules(PyObject *name, PyObject *m) {
+    PyObject *modules = PyImport_GetModuleDict();
+    if (modules == nullptr || !PyDict_CheckExact(modules)) {
+        return true; // not a dict we can read cheaply: trust PyImport_GetModule
+    }
+    return PyDict_GetItemWithError(modules, name) == m;
+}
+
 // Requires the GIL. A new reference, or null (with an exception set).
 PyObject *slow_module(PyObject *name) {
     PyObject *m = PyImport_GetModule(name);
+    // PyImport_GetModule waits for a module another thread is importing and
+    // returns the object it waited for, even when that import failed (a
+    // cancel interrupted the module's body) and took it out of sys.modules:
+    // a half-built module. Import again then: it re-runs the module or
+    // raises the import's own error.
+    if (m != nullptr && !still_in_sys_modules(name, m)) {
+        Py_DECREF(m);
+        if (PyErr_Occurred()) {
+            return nullptr;
+        }
+        m = nullptr;
+    }
     if (m == nullptr) {
         if (PyErr_Occurred()) {
             return nullptr;

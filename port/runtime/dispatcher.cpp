@@ -149,10 +149,14 @@ void dispatcher::cancel(const frame_header &h) {
     if (executor_pool *p = pool()) {
         queued = p->withdraw(h.ref);
     }
-    if (queued || !cancel_request(h.ref)) {
-        if (!queued) {
-            cancel_deferred(h.ref); // a coroutine on the event loop, perhaps
-        }
+    const bool running = !queued && cancel_request(h.ref);
+    if (!queued) {
+        // A coroutine on the event loop, perhaps; also when the request
+        // still runs: it may be handing its coroutine to the loop right
+        // now, and its own cancel would then end with its thread.
+        cancel_deferred(h.ref);
+    }
+    if (!running) {
         try {
             reply_cancelled(queued ? *queued : h, writer_);
         } catch (const std::exception &e) {

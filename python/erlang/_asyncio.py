@@ -9,6 +9,7 @@ Erlang cancels the task (``CancelledError`` inside the coroutine).
 """
 
 import asyncio
+import collections
 import concurrent.futures
 import functools
 import threading
@@ -18,6 +19,11 @@ from _erlang import _reply
 _lock = threading.Lock()
 _loop = None
 _tasks = {}  # request ref -> task, touched on the loop thread only
+# Refs cancelled before their task started (the cancel can overtake the
+# submit), oldest first; bounded, as most cancelled refs never had a task.
+# Touched on the loop thread only.
+_early_cancels = collections.OrderedDict()
+_MAX_EARLY_CANCELS = 4096
 _executor = None
 
 
@@ -40,6 +46,9 @@ def submit(coro, channel, ref):
 async def _run(coro, channel, ref):
     _tasks[ref] = asyncio.current_task()
     try:
+        if _early_cancels.pop(ref, False):
+            coro.close()
+            raise asyncio.CancelledError()
         value = await coro
     except BaseException as e:  # CancelledError included: the caller gave up
         _reply(channel, ref, None, e)
@@ -59,6 +68,10 @@ def _cancel(ref):
     task = _tasks.get(ref)
     if task is not None:
         task.cancel()
+        return
+    _early_cancels[ref] = True
+    if len(_early_cancels) > _MAX_EARLY_CANCELS:
+        _early_cancels.popitem(last=False)
 
 
 def _call_executor():

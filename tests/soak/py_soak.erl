@@ -31,6 +31,7 @@
 -define(CANCEL_GRACE, 2000).          % the application's default
 -define(LATE_MS, 1000).               % a caller may wait its timeout plus this
 -define(RECOVERY_LIMIT_MS, 15000).
+-define(NEST_TIMEOUT, 9000).          % the inner calls of a nested chain
 -define(MAX_EXECUTORS, 40).
 -define(CHANNEL_BOUND, 96).           % 16 reverse threads + 41 executor threads, with room
 -define(BEAM_GROWTH_BOUND, 64 * 1024 * 1024).
@@ -122,7 +123,7 @@ soak_add([A, B]) -> A + B.
 
 -spec soak_nest([non_neg_integer()]) -> non_neg_integer().
 soak_nest([Depth]) ->
-    {ok, V} = py:call(?FIX, nest, [Depth], #{}, 9000),
+    {ok, V} = py:call(?FIX, nest, [Depth], #{}, ?NEST_TIMEOUT),
     V.
 
 %% Fault helpers.
@@ -135,6 +136,10 @@ stuck_c_call() ->
     Over = fun() ->
                    case catch py_coordinator:stats() of
                        #{cancelling := 0} -> ok;
+                       %% The coordinator died with its port, or is
+                       %% starting the next one: the stuck request is gone.
+                       {'EXIT', {{port_exit, _}, _}} -> ok;
+                       {'EXIT', {noproc, _}} -> ok;
                        Other -> {stuck, Other}
                    end
            end,
@@ -143,13 +148,23 @@ stuck_c_call() ->
         Stuck -> violation({stuck_request_not_killed, Stuck})
     end.
 
+%% The coordinator may be restarting (a grace kill just took its port):
+%% the signal goes to the next port, once the coordinator answers again.
 os_kill(Signal) ->
-    case os_pid() of
-        undefined ->
-            violation({coordinator_unresponsive, coordinator_info()});
-        Pid ->
-            _ = os:cmd("kill -" ++ Signal ++ " " ++ integer_to_list(Pid)),
-            ok
+    Answers = fun() ->
+                      case os_pid() of
+                          undefined -> {coordinator_unresponsive, coordinator_info()};
+                          _ -> ok
+                      end
+              end,
+    case poll(Answers, now_ms() + ?RECOVERY_LIMIT_MS) of
+        ok ->
+            case os_pid() of
+                undefined -> os_kill(Signal); % gone again meanwhile
+                Pid -> _ = os:cmd("kill -" ++ Signal ++ " " ++ integer_to_list(Pid)), ok
+            end;
+        Unresponsive ->
+            violation(Unresponsive)
     end.
 
 kill_handlers() ->
@@ -170,7 +185,10 @@ quiet(#{level := warning, msg := {Format, _}} = Event, _) when is_list(Format) -
         nomatch ->
             stop;
         _ ->
-            [count(grace_kills, coordinator) || string:find(Format, "did not stop") =/= nomatch],
+            case string:find(Format, "did not stop") of
+                nomatch -> ok;
+                _ -> count(grace_kills, coordinator), keep_tracebacks(Event)
+            end,
             Event
     end;
 quiet(_, _) ->
@@ -195,6 +213,10 @@ run(Seconds, FixtureDir) ->
     logger:set_primary_config(level, warning),
     logger:add_primary_filter(soak_quiet, {fun quiet/2, []}),
     ok = application:load(erlang_python),
+    %% soak_fixture.py dumps its threads' tracebacks there on SIGUSR2.
+    ok = filelib:ensure_dir(filename:join(trace_dir(), "x")),
+    [ok = file:delete(F) || F <- filelib:wildcard(filename:join(trace_dir(), "port-*.txt"))],
+    true = os:putenv("SOAK_TRACE_DIR", trace_dir()),
     [application:set_env(erlang_python, K, V)
      || {K, V} <- [{python_path, [FixtureDir]}, {cancel_grace, ?CANCEL_GRACE},
                    {restart_intensity, {1000, 60}}, {stop_grace, 1000},
@@ -273,7 +295,8 @@ recover(Name, Before, Restarts, Kills0, Deadline) ->
     recover(Name, Before, Restarts, Kills0, Deadline, none).
 
 recover(Name, Before, Restarts, Kills0, Deadline, Last) ->
-    case now_ms() > Deadline of
+    Now = now_ms(),
+    case Now > Deadline + stalled(Deadline - ?RECOVERY_LIMIT_MS, Now) of
         true ->
             {timeout, Last};
         false ->
@@ -281,13 +304,20 @@ recover(Name, Before, Restarts, Kills0, Deadline, Last) ->
                 {ok, Before} when Restarts =:= true ->
                     recover(Name, Before, Restarts, Kills0, Deadline, Before);
                 {ok, Pid} when Name =:= registry_restarted ->
-                    ok = register_functions(),
-                    {ok, Pid};
+                    %% The registry may be restarting again (a grace kill
+                    %% meanwhile restarts it with the port): until it takes them.
+                    case catch register_functions() of
+                        ok -> {ok, Pid};
+                        Error -> recover(Name, Before, Restarts, Kills0, Deadline, Error)
+                    end;
                 {ok, Pid} when Restarts =/= false; Pid =:= Before -> {ok, Pid};
                 {ok, Pid} ->
                     %% Not this fault's doing if a request that did not
-                    %% stop within cancel_grace got the port killed meanwhile.
-                    [violation({port_restarted_by, Name, Before, Pid}) || grace_kills() =:= Kills0],
+                    %% stop within cancel_grace got the port killed (the
+                    %% kill may be logged just before the fault, and take
+                    %% effect after it).
+                    [violation({port_restarted_by, Name, Before, Pid})
+                     || grace_kills() =:= Kills0, not grace_killed(Before)],
                     {ok, Pid};
                 {error, _} = E -> recover(Name, Before, Restarts, Kills0, Deadline, E)
             end
@@ -304,11 +334,27 @@ quiet_point(After, Workers) ->
     pause(Workers),
     judge_suspects(),
     Check = fun() -> calm_state() end,
-    case poll(Check, now_ms() + ?CANCEL_GRACE + 3000) of
-        ok -> ok;
+    case poll(Check, now_ms() + calm_limit()) of
+        ok -> sample_rss();
         {not_calm, What} -> violation({not_back_to_baseline, {after_fault, After}, What})
     end,
     resume(Workers).
+
+%% The port's RSS at each quiet point, by port OS process: whether one
+%% port's RSS keeps growing or levels off (the start/end bound compares two
+%% different ports when a fault restarted it in between).
+sample_rss() ->
+    case os_pid() of
+        undefined -> ok;
+        Pid -> ets:insert(soak_rss, {Pid, now_ms(), rss(Pid)}), ok
+    end.
+
+%% How long the work still in flight when the workers pause may take to end:
+%% a nested chain's inner call (its own timeout, then cancel_grace for its
+%% cancel), with the late allowance. A killed handler or a timed-out outer
+%% call leaves such inner calls running until their own timeout.
+calm_limit() ->
+    ?NEST_TIMEOUT + ?CANCEL_GRACE + ?LATE_MS.
 
 calm_state() ->
     try py_coordinator:stats() of
@@ -327,15 +373,28 @@ calm_state() ->
         exit:Why -> {not_calm, {coordinator, Why}}
     end.
 
+%% Until Fun() returns ok or Deadline passes; the deadline moves by the VM
+%% stalls recorded meanwhile (the rule of the late-call invariant: nothing can
+%% happen in time while the VM does not run).
 poll(Fun, Deadline) ->
+    poll(Fun, Deadline, now_ms()).
+
+poll(Fun, Deadline, Since) ->
     case Fun() of
         ok -> ok;
         Other ->
-            case now_ms() > Deadline of
+            Now = now_ms(),
+            case Now > Deadline + stalled(Since, Now) andalso past_after_watchdog(Now, Deadline, Since) of
                 true -> Other;
-                false -> receive after 50 -> poll(Fun, Deadline) end
+                false -> receive after 50 -> poll(Fun, Deadline, Since) end
             end
     end.
+
+%% A stall is recorded when the watchdog wakes after it, maybe after this
+%% process: the watchdog's period later, is Now still past the deadline?
+past_after_watchdog(Now, Deadline, Since) ->
+    receive after 300 -> ok end,
+    Now > Deadline + stalled(Since, Now).
 
 pause(Workers) ->
     ets:insert(soak_ctl, {phase, pause}),
@@ -489,6 +548,8 @@ new_tables() ->
      || T <- [soak_ctl, soak_idle, soak_calls, soak_counts, soak_hung, soak_max_wait,
               soak_recovery, soak_violations, soak_suspects]],
     ets:new(soak_stalls, [named_table, public, bag]),
+    ets:new(soak_rss, [named_table, public, bag]),
+    ets:new(soak_traces, [named_table, public, bag]),
     ets:insert(soak_ctl, {phase, run}),
     ok.
 
@@ -510,6 +571,9 @@ record_violation(What) ->
     ets:insert(soak_violations, {make_ref(), What}),
     ok.
 
+grace_killed(OsPid) ->
+    ets:member(soak_ctl, {grace_killed, OsPid}).
+
 grace_kills() ->
     case ets:lookup(soak_counts, {coordinator, grace_kills}) of
         [{_, N}] -> N;
@@ -526,7 +590,7 @@ os_pid() ->
 %% BEAM memory (after a collection everywhere), port RSS, atom count.
 measure(Workers) ->
     pause(Workers),
-    _ = poll(fun calm_state/0, now_ms() + ?CANCEL_GRACE + 3000),
+    _ = poll(fun calm_state/0, now_ms() + calm_limit()),
     [erlang:garbage_collect(P) || P <- processes()],
     M = #{beam => erlang:memory(total), rss => rss(os_pid()),
           atoms => erlang:system_info(atom_count), at => now_ms()},
@@ -583,6 +647,8 @@ summary(Seconds, Start, End) ->
                proplists:get_value({vm, stalled_ms}, Counts, 0),
                proplists:get_value({vm, scheduler_stalls}, Counts, 0),
                [{W, C} || {{system_monitor, W}, C} <- Counts]]),
+    summarise_traces(),
+    summarise_rss(),
     Rec = lists:sort([Ms || {_, _, Ms} <- ets:tab2list(soak_recovery)]),
     io:format("recovery ms over ~p faults: p50 ~p, p99 ~p, max ~p~n",
               [length(Rec), pct(Rec, 50), pct(Rec, 99), lists:last([0 | Rec])]),
@@ -594,6 +660,92 @@ summary(Seconds, Start, End) ->
     io:format("invariant violations: ~p~n", [length(Violations)]),
     [io:format("  ~p~n", [V]) || {_, V} <- Violations],
     length(Violations).
+
+%% Grace kills: what the port's threads were running when the coordinator
+%% gave up on a cancelled request. Called from the logger filter, in the
+%% coordinator, before it kills the port: SIGUSR2 makes soak_fixture.py's
+%% faulthandler write every thread's Python traceback to a file; the file is
+%% read once its size stops changing (at most 500 ms: the kill waits that
+%% long, a cost of this diagnosis). A port that never imported the fixture
+%% has no handler: the signal is not sent then (SIGUSR2 would kill it).
+keep_tracebacks(#{msg := {_, [_Grace, OsPid]}}) when is_integer(OsPid) ->
+    ets:insert(soak_ctl, {{grace_killed, OsPid}}),
+    File = filename:join(trace_dir(), "port-" ++ integer_to_list(OsPid) ++ ".txt"),
+    case filelib:is_regular(File) of
+        true ->
+            _ = os:cmd("kill -USR2 " ++ integer_to_list(OsPid)),
+            ets:insert(soak_traces, {OsPid, settled_file(File, -1, now_ms() + 500)});
+        false ->
+            ets:insert(soak_traces, {OsPid, <<>>})
+    end;
+keep_tracebacks(_) ->
+    ok.
+
+settled_file(File, LastSize, Deadline) ->
+    receive after 20 -> ok end,
+    {ok, Text} = file:read_file(File),
+    case byte_size(Text) of
+        Size when Size > 0, Size =:= LastSize -> Text;
+        Size ->
+            case now_ms() > Deadline of
+                true -> Text;
+                false -> settled_file(File, Size, Deadline)
+            end
+    end.
+
+trace_dir() ->
+    filename:join(filename:dirname(code:which(?MODULE)), "traces").
+
+%% Per grace kill: the innermost soak_fixture function of each thread that
+%% was in one (faulthandler's format: most recent call first).
+summarise_traces() ->
+    Kills = [{Pid, fixture_functions(Text)} || {Pid, Text} <- ets:tab2list(soak_traces)],
+    WithCBlock = [K || {_, Fs} = K <- Kills, is_list(Fs), lists:keymember(<<"c_block">>, 1, Fs)],
+    io:format("grace kills with tracebacks: ~p; with a thread in the injected stuck C call "
+              "(c_block): ~p~n", [length([K || {_, Fs} = K <- Kills, Fs =/= no_dump]),
+                                  length(WithCBlock)]),
+    [io:format("  grace kill of port ~p, threads in soak_fixture: ~s~n", [Pid, format_counts(Fs)])
+     || {Pid, Fs} <- Kills -- WithCBlock],
+    ok.
+
+fixture_functions(<<>>) ->
+    no_dump;
+fixture_functions(Text) ->
+    Threads = tl(re:split(Text, "^(?:Thread|Current thread) 0x", [multiline])),
+    Names = lists:append(
+              [case re:run(T, "soak_fixture\\.py\", line \\d+ in (\\w+)",
+                           [{capture, all_but_first, binary}]) of
+                   {match, [F]} -> [F];
+                   nomatch -> []
+               end || T <- Threads]),
+    count_names(lists:sort(Names)).
+
+format_counts(no_dump) -> "no dump (the port had not imported soak_fixture)";
+format_counts(Counts) -> lists:join(", ", [[N, " ", integer_to_list(C)] || {N, C} <- Counts]).
+
+count_names([]) -> [];
+count_names([N | _] = Names) ->
+    {Same, Rest} = lists:splitwith(fun(X) -> X =:= N end, Names),
+    [{N, length(Same)} | count_names(Rest)].
+
+%% The RSS at quiet points: overall, and for the port that lived longest.
+summarise_rss() ->
+    Samples = ets:tab2list(soak_rss),
+    Pids = lists:usort([P || {P, _, _} <- Samples]),
+    ByPid = [{length(S), P, [{T, R} || {_, T, R} <- lists:keysort(2, S)]}
+             || P <- Pids, S <- [[X || X = {P1, _, _} <- Samples, P1 =:= P]]],
+    case lists:reverse(lists:sort(ByPid)) of
+        [] ->
+            ok;
+        [{N, Pid, Series = [{T0, _} | _]} | _] ->
+            Rss = [R || {_, _, R} <- Samples],
+            {TN, _} = lists:last(Series),
+            io:format("port RSS at ~p quiet points (~p ports): median ~.1f MiB, max ~.1f MiB; "
+                      "longest-lived port ~p, ~p quiet points over ~.1f s: ~s MiB~n",
+                      [length(Samples), length(Pids), pct(lists:sort(Rss), 50) / ?MiB,
+                       lists:max(Rss) / ?MiB, Pid, N, (TN - T0) / 1000,
+                       lists:join(" ", [io_lib:format("~.1f", [R / ?MiB]) || {_, R} <- Series])])
+    end.
 
 %% The atoms created since the table held Count (by their index).
 atoms_since(Count) ->

@@ -1,12 +1,19 @@
 """Python side of the chaos soak (tests/soak/py_soak.erl): the workload's functions and its faults."""
 
 import ctypes
+import faulthandler
 import os
 import signal
 import threading
 import time
 
 import erlang
+
+# SIGUSR2 writes every thread's Python traceback to SOAK_TRACE_DIR/port-PID.txt: the soak
+# sends it when the coordinator gives up on a cancelled request (what was still running?).
+if os.environ.get("SOAK_TRACE_DIR"):
+    _traces = open(os.path.join(os.environ["SOAK_TRACE_DIR"], "port-%d.txt" % os.getpid()), "w")
+    faulthandler.register(signal.SIGUSR2, file=_traces, all_threads=True)
 
 
 def echo(x):

@@ -52,7 +52,7 @@ while [ "$i" -le "$runs" ]; do
         if [ "$rc" -eq 0 ]; then pass=$((pass + 1)); result=pass
         else fail=$((fail + 1)); result="FAIL($rc)"; fi
     fi
-    echo "$suite $condition run $i: $result in $(( $(date +%s) - start )) s"
+    echo "$suite $condition run $i: $result in $(( $(date +%s) - start )) s (load average $(cut -d' ' -f1-3 /proc/loadavg))"
     i=$((i + 1))
 done
 echo "$suite under $condition: $runs runs, $pass passed, $fail failed, $hang hung (limit $limit s)"

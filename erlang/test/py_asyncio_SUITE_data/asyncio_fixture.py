@@ -1,6 +1,7 @@
 """Python fixtures for py_asyncio_SUITE: coroutine functions."""
 import asyncio
 import threading
+import time
 
 import erlang
 
@@ -36,6 +37,20 @@ async def sleep_or_record_cancel(seconds, name):
         _record(name + ":cancelled")
         raise
     _record(name + ":finished")
+
+
+async def block_loop(seconds):
+    """Blocks the event loop's thread (a blocking sleep in a coroutine)."""
+    _record("block:started")
+    time.sleep(seconds)
+    return "done"
+
+
+def running_tasks():
+    """How many request tasks the port's event loop holds."""
+    from erlang import _asyncio
+
+    return len(_asyncio._tasks)
 
 
 async def fails(message):
