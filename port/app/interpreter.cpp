@@ -2,11 +2,11 @@
 #include "app/interpreter.hpp"
 
 #include "python/code_cache.hpp"
-#include "runtime/log_bridge.hpp"
 #include "python/module_lookup.hpp"
-#include "runtime/erlang_module.hpp"
 #include "python/python_types.hpp"
 #include "python/venv.hpp"
+#include "runtime/erlang_module.hpp"
+#include "runtime/log_bridge.hpp"
 
 #include <climits>
 #include <stdexcept>

@@ -98,7 +98,6 @@ bool dunder(PyObject *name) {
     return n >= 2 && PyUnicode_READ_CHAR(name, 0) == '_' && PyUnicode_READ_CHAR(name, 1) == '_';
 }
 
-
 // Requires the GIL. Python's own rule for source code (compile() raises the
 // same ValueError): a name holding a NUL would be cut at it by the C APIs
 // that take names as C strings, and name another module or function.

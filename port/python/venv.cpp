@@ -36,7 +36,9 @@ std::string major_minor(const std::string &version) {
     return version.substr(0, second_dot);
 }
 
-bool is_executable(const std::string &path) { return ::access(path.c_str(), X_OK) == 0; }
+bool is_executable(const std::string &path) {
+    return ::access(path.c_str(), X_OK) == 0;
+}
 
 } // namespace
 

@@ -143,7 +143,9 @@ request_scope::~request_scope() {
     innermost = outer_;
 }
 
-request_scope *request_scope::current() { return innermost; }
+request_scope *request_scope::current() {
+    return innermost;
+}
 
 void request_scope::cancel_delivered() {
     registry &r = the_registry();
@@ -196,6 +198,8 @@ void stop_cancellations() {
     r.stopped = true;
 }
 
-int interrupt_signal() { return SIGRTMIN + 4; }
+int interrupt_signal() {
+    return SIGRTMIN + 4;
+}
 
 } // namespace erlang_python

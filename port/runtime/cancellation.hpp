@@ -37,13 +37,13 @@ private:
     ref_id ref_;
     unsigned long thread_ident_;
     bool delivered_ = false; // the wait raised the TimeoutError (cancel_delivered)
-    pthread_t pthread_; // for the interrupt signal
+    pthread_t pthread_;      // for the interrupt signal
     channel *channel_ = nullptr;
-    request_scope *outer_ = nullptr;       // on this thread
-    request_scope *prev_ = nullptr;        // in the registry, under its lock
+    request_scope *outer_ = nullptr; // on this thread
+    request_scope *prev_ = nullptr;  // in the registry, under its lock
     request_scope *next_ = nullptr;
     bool cancelled_early_ = false;
-    bool cancelled_ = false;               // under the registry's lock
+    bool cancelled_ = false; // under the registry's lock
 };
 
 // Any thread, without the GIL. Interrupts request `ref`: wakes it if it

@@ -221,6 +221,8 @@ thread_local channel_lease lease;
 
 } // namespace
 
-channel &current_channel() { return lease.get(); }
+channel &current_channel() {
+    return lease.get();
+}
 
 } // namespace erlang_python

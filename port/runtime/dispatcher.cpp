@@ -70,7 +70,8 @@ py::object execute(void *context, const frame &request) {
         case frame_kind::drop_namespace:
             return run_drop_namespace(request_body(d, request));
         default:
-            throw std::logic_error(std::string("not a request: ") + kind_name(request.header.kind));
+            throw std::logic_error(std::string("not a request: ")
+                                   + kind_name(request.header.kind));
     }
 }
 

@@ -11,10 +11,10 @@
 #include "terms/term_codec.hpp"
 
 #include <cxxabi.h>
-#include <new>
-#include <stdexcept>
 #include <memory>
+#include <new>
 #include <pybind11/embed.h>
+#include <stdexcept>
 
 namespace erlang_python {
 namespace {
@@ -110,8 +110,8 @@ py::object answer_value(frame &answer, std::size_t max_depth) {
 // Nested requests from the Erlang handler run right here, on this thread.
 // Returns the value of {ok, Value}; raises erlang.ErlangError for
 // {error, ...}.
-py::object exchange(
-    dispatcher &d, const py::str &name, channel &ch, ref_id ref, term_buffer &request) {
+py::object
+exchange(dispatcher &d, const py::str &name, channel &ch, ref_id ref, term_buffer &request) {
     std::optional<frame> answer;
     wake_reason why = wake_reason::frame;
     {
@@ -239,8 +239,9 @@ PyObject *python_entry(F &&f) {
 PyObject *call_entry(PyObject *self, PyObject *const *args, Py_ssize_t nargs, PyObject *kwnames) {
     return python_entry([&]() -> py::object {
         Py_ssize_t nkw = kwnames == nullptr ? 0 : PyTuple_GET_SIZE(kwnames);
-        bool named = nkw == 1 && nargs == 0
-                     && PyUnicode_CompareWithASCIIString(PyTuple_GET_ITEM(kwnames, 0), "name") == 0;
+        bool named
+            = nkw == 1 && nargs == 0
+              && PyUnicode_CompareWithASCIIString(PyTuple_GET_ITEM(kwnames, 0), "name") == 0;
         if ((nkw != 0 && !named) || (nargs == 0 && !named) || !PyUnicode_Check(args[0])) {
             bad_call_arguments(args, nargs, kwnames);
         }
@@ -253,13 +254,13 @@ PyObject *call_entry(PyObject *self, PyObject *const *args, Py_ssize_t nargs, Py
     });
 }
 
-PyMethodDef call_def = {
-    "call",
-    reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(&call_entry)),
-    METH_FASTCALL | METH_KEYWORDS,
-    "call(name: str, *args) -> object\n\n"
-    "call(name, *args): run the Erlang function registered as `name` and return its result. "
-    "Releases the GIL while waiting; any Python thread may call it.\n"};
+PyMethodDef call_def
+    = {"call",
+       reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(&call_entry)),
+       METH_FASTCALL | METH_KEYWORDS,
+       "call(name: str, *args) -> object\n\n"
+       "call(name, *args): run the Erlang function registered as `name` and return its result. "
+       "Releases the GIL while waiting; any Python thread may call it.\n"};
 
 // Requires the GIL; releases it while waiting. A built-in request of the
 // package, {'$erlang_python', Request, Arg}, served by the thread's handler
@@ -267,11 +268,11 @@ PyMethodDef call_def = {
 // whereis). The atom Request exists in the node: py_handler's code names it.
 py::object builtin(dispatcher &d, const std::string &request, const py::object &arg) {
     return callback(d, py::str(request), [&](ei_x_buff *x, std::size_t max_depth) {
-            ei_check(ei_x_encode_tuple_header(x, 3), "callback");
-            ei_check(ei_x_encode_atom(x, builtin_callback_tag), "callback");
-            ei_check(ei_x_encode_atom_len(x, request.data(), int(request.size())), "callback");
-            encode_term(x, arg, max_depth);
-        });
+        ei_check(ei_x_encode_tuple_header(x, 3), "callback");
+        ei_check(ei_x_encode_atom(x, builtin_callback_tag), "callback");
+        ei_check(ei_x_encode_atom_len(x, request.data(), int(request.size())), "callback");
+        encode_term(x, arg, max_depth);
+    });
 }
 
 // Requires the GIL; releases it to write. Fire and forget.

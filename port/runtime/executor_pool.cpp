@@ -34,12 +34,8 @@ executor_pool::executor_pool(frame_reader &reader,
                              frame_handler handler,
                              sizing size,
                              std::function<void()> on_input_end)
-    : reader_(reader),
-      writer_(writer),
-      handler_(handler),
-      base_(size.threads + 1),
-      max_(std::max(size.max_threads, size.threads) + 1),
-      idle_exit_(size.idle_exit),
+    : reader_(reader), writer_(writer), handler_(handler), base_(size.threads + 1),
+      max_(std::max(size.max_threads, size.threads) + 1), idle_exit_(size.idle_exit),
       on_input_end_(std::move(on_input_end)) {}
 
 executor_pool::~executor_pool() {
@@ -184,9 +180,8 @@ void executor_pool::enqueue(frame &&f) {
 
 std::optional<frame_header> executor_pool::withdraw(ref_id ref) {
     std::lock_guard<std::mutex> lock(mutex_);
-    auto it = std::find_if(queue_.begin(), queue_.end(), [&](const frame &q) {
-        return q.header.ref == ref;
-    });
+    auto it = std::find_if(
+        queue_.begin(), queue_.end(), [&](const frame &q) { return q.header.ref == ref; });
     if (it == queue_.end()) {
         return std::nullopt;
     }

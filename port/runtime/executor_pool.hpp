@@ -161,8 +161,8 @@ private:
     frame_reader &reader_;
     frame_writer &writer_;
     frame_handler handler_;
-    std::size_t base_;   // threads that stay (one more than asked: see start())
-    std::size_t max_;    // threads at most
+    std::size_t base_; // threads that stay (one more than asked: see start())
+    std::size_t max_;  // threads at most
     std::chrono::milliseconds idle_exit_;
     std::function<void()> on_input_end_;
     // Started and not yet taken by join(); a thread leaving early takes
@@ -180,14 +180,14 @@ private:
         const void *thread;
     };
     std::vector<follower> followers_; // erlang.call waiters on their mailboxes
-    const void *parker_ = nullptr;     // the owner of a parked reading
+    const void *parker_ = nullptr;    // the owner of a parked reading
     std::size_t idle_ = 0;
-    bool has_leader_ = false;  // a thread owns the reading (it may be parked)
-    bool parked_ = false;      // the leader runs a request: nobody reads now
+    bool has_leader_ = false;              // a thread owns the reading (it may be parked)
+    bool parked_ = false;                  // the leader runs a request: nobody reads now
     std::atomic<bool> parked_flag_{false}; // parked_, for ensure_reader's fast path
     std::uint64_t park_count_ = 0;
-    bool takeover_ = false;    // an idle thread must take the parked reading over
-    bool watching_ = false;    // an idle thread waits with a timeout, as the watch
+    bool takeover_ = false; // an idle thread must take the parked reading over
+    bool watching_ = false; // an idle thread waits with a timeout, as the watch
     // The watch sleeps without a timeout once nothing has been parked for a
     // while (an idle port does not wake every watch period); park() wakes it.
     bool dormant_ = false;

@@ -24,7 +24,7 @@ struct options {
     std::size_t executor_threads = 8;       // threads that stay
     std::size_t max_executor_threads = 256; // threads at most, while requests queue
     std::size_t idle_exit_ms = 30000;       // a thread beyond the base idle this long exits
-    std::size_t max_frame = 1u << 30; // bytes after the length prefix
+    std::size_t max_frame = 1u << 30;       // bytes after the length prefix
     std::size_t max_depth = default_max_depth;
     std::vector<std::string> python_path; // prepended to sys.path
     std::size_t max_memory = 0;           // RLIMIT_AS in bytes; 0: no limit

@@ -1,6 +1,5 @@
 // The pool's watch: an idle thread that takes over a reading parked too long, goes dormant on a quiet port, and idle timeouts.
 #include "runtime/executor_pool.hpp"
-
 #include "runtime/reply_batching.hpp"
 
 namespace erlang_python {

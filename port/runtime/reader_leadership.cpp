@@ -1,7 +1,6 @@
 // Who reads the protocol pipe: the leader runs requests parked, hands the reading on, and erlang.call waiters read for themselves.
-#include "runtime/executor_pool.hpp"
-
 #include "runtime/batch_scheduling.hpp"
+#include "runtime/executor_pool.hpp"
 #include "runtime/reply_batching.hpp"
 #include "wire/diagnostics.hpp"
 
@@ -13,7 +12,9 @@ namespace {
 
 // Identifies the calling thread as the owner of a parked reading.
 thread_local char thread_tag;
-const void *self() { return &thread_tag; }
+const void *self() {
+    return &thread_tag;
+}
 // Set on the pool's own threads: they come back for a reading they own.
 thread_local bool pool_thread = false;
 
@@ -156,8 +157,7 @@ void executor_pool::lead(std::unique_lock<std::mutex> &lock) {
         const frame_route where = handler_.route(handler_.context, h);
         if (where == frame_route::answer) {
             lock.lock();
-            if (followers_.size() == 1 && followers_[0].ch->id() == h.channel
-                && queue_.empty()) {
+            if (followers_.size() == 1 && followers_[0].ch->id() == h.channel && queue_.empty()) {
                 // The only waiter gets its result and the reading with it.
                 // Delivered under the lock: a waiter whose bounded wait ends
                 // now must find its frame before it finds the reading free
@@ -214,7 +214,7 @@ wake executor_pool::await_frame(channel &ch, std::uint64_t since) {
         exit_guard.armed = true; // it may come to own a parked reading
     }
     release_replies(writer_); // it may block: replies held back go out first
-    bool offered = false; // the reading was handed to this thread
+    bool offered = false;     // the reading was handed to this thread
     for (;;) {
         std::unique_lock<std::mutex> lock(mutex_);
         bool free = has_leader_ && parked_;

@@ -1,27 +1,28 @@
 // How a request from Erlang is answered: its envelope (GIL, cancellation, the one catch, the reply) and the runner functions.
 #include "runtime/request_runner.hpp"
 
-#include "runtime/cancellation.hpp"
 #include "python/code_cache.hpp"
 #include "python/handle_table.hpp"
-#include "runtime/log_bridge.hpp"
 #include "python/module_lookup.hpp"
-#include "wire/diagnostics.hpp"
+#include "runtime/cancellation.hpp"
+#include "runtime/log_bridge.hpp"
 #include "terms/term_codec.hpp"
+#include "wire/diagnostics.hpp"
 
 #include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <memory>
-#include <thread>
 #include <string>
+#include <thread>
 
 namespace erlang_python {
 namespace {
 
 // {ok, _}: the bytes ei would write for the tuple header and the atom.
 void encode_ok_header(ei_x_buff *x) {
-    static const char ok[] = {char(ERL_SMALL_TUPLE_EXT), 2, char(ERL_SMALL_ATOM_UTF8_EXT), 2, 'o', 'k'};
+    static const char ok[]
+        = {char(ERL_SMALL_TUPLE_EXT), 2, char(ERL_SMALL_ATOM_UTF8_EXT), 2, 'o', 'k'};
     ei_check(ei_x_append_buf(x, ok, int(sizeof ok)), "reply");
 }
 
@@ -135,8 +136,8 @@ py::object run_call(const py::tuple &req) {
     PyObject *items = req.ptr();
     py::object function;
     if (req.size() == 5) {
-        function = py::module_::import("erlang._namespaces")
-                       .attr("lookup")(req[4], req[0], req[1]);
+        function
+            = py::module_::import("erlang._namespaces").attr("lookup")(req[4], req[0], req[1]);
     }
     if (!function || function.is_none()) {
         function = find_function(PyTuple_GET_ITEM(items, 0), PyTuple_GET_ITEM(items, 1));
@@ -217,7 +218,8 @@ py::object run_drop_namespace(const py::object &body) {
 py::object run_eval(const py::object &body) {
     py::tuple req(body);
     if (req.size() != 2 && req.size() != 3) {
-        throw py::value_error("eval request must be {Code, Locals} or {Code, Locals, NamespaceId}");
+        throw py::value_error(
+            "eval request must be {Code, Locals} or {Code, Locals, NamespaceId}");
     }
     py::str source(req[0]);
     py::dict locals;
@@ -353,7 +355,8 @@ void run_request(const frame &request,
             encode_python_error(reply, python_error);
         } catch (const term_error &e) {
             reply.reset_term();
-            encode_error_triple(reply.get(), "ValueError", std::string("bad request term: ") + e.what(), "");
+            encode_error_triple(
+                reply.get(), "ValueError", std::string("bad request term: ") + e.what(), "");
         } catch (const std::exception &e) {
             reply.reset_term();
             encode_error_triple(reply.get(), "SystemError", e.what(), "");

@@ -3,10 +3,9 @@
 // Python thread started after threading.stack_size(256 * 1024) has far less.
 #pragma once
 
-#include <pthread.h>
-
 #include <cstddef>
 #include <cstdint>
+#include <pthread.h>
 
 namespace erlang_python {
 

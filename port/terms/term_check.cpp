@@ -274,7 +274,7 @@ private:
                 return atom() && skip(12);
             case 'e': // REFERENCE_EXT
                 return atom() && skip(5);
-            case 'r': // NEW_REFERENCE_EXT
+            case 'r':   // NEW_REFERENCE_EXT
             case 'Z': { // NEWER_REFERENCE_EXT
                 if (!need(2)) {
                     return false;

@@ -15,16 +15,16 @@ constexpr std::size_t envelope_depth = 2;
 
 struct term_check_result {
     bool ok = false;
-    std::string error;       // what is wrong, when !ok
-    std::size_t offset = 0;  // where it went wrong
-    std::size_t depth = 0;   // deepest nesting seen
+    std::string error;      // what is wrong, when !ok
+    std::size_t offset = 0; // where it went wrong
+    std::size_t depth = 0;  // deepest nesting seen
 };
 
 // Checks that [data, data + size) is exactly one ETF term with its version
 // byte (131): every tag known, every length inside the buffer, nesting at
 // most max_depth, no trailing bytes. Iterative: safe on any input.
-term_check_result check_term(const char *data, std::size_t size,
-                             std::size_t max_depth = default_max_depth);
+term_check_result
+check_term(const char *data, std::size_t size, std::size_t max_depth = default_max_depth);
 
 // Short scans for the usual small terms, which hold nothing check_term would
 // need to look into: true when [data, data + size) is exactly such a term

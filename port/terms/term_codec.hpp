@@ -24,8 +24,8 @@ public:
 // Requires the GIL. Decodes one whole ETF term (with its version byte) into a
 // Python object. Throws term_error for malformed input, py::error_already_set
 // for Python-level failures (e.g. an unhashable map key).
-py::object decode_term(const char *data, std::size_t size,
-                       std::size_t max_depth = default_max_depth);
+py::object
+decode_term(const char *data, std::size_t size, std::size_t max_depth = default_max_depth);
 
 // A call request {Module, Function, Args, Kwargs} as decode_call leaves it.
 // Destroy it with the GIL held.
@@ -87,7 +87,9 @@ void encode_term(ei_x_buff *x, py::handle obj, std::size_t max_depth = default_m
 
 // Requires the GIL. Appends the list of `count` objects at `items` (held by
 // the caller) as ETF, exactly as encode_term would a Python list of them.
-void encode_list(ei_x_buff *x, PyObject *const *items, std::size_t count,
+void encode_list(ei_x_buff *x,
+                 PyObject *const *items,
+                 std::size_t count,
                  std::size_t max_depth = default_max_depth);
 
 } // namespace erlang_python

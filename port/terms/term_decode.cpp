@@ -1,11 +1,10 @@
 // ETF -> Python: the decoding half of the term codec (term_codec.hpp is the entry point).
-#include "terms/term_codec.hpp"
-
-#include "terms/binary_decode.hpp"
 #include "python/handle_table.hpp"
 #include "python/module_lookup.hpp"
 #include "python/python_types.hpp"
+#include "terms/binary_decode.hpp"
 #include "terms/stack_guard.hpp"
+#include "terms/term_codec.hpp"
 #include "wire/term_buffer.hpp"
 
 #include <cmath>
@@ -225,11 +224,10 @@ private:
         const unsigned char *digits = p + head + 1; // little-endian magnitude
         index_ += int(head + 1 + n);
         // int.from_bytes (public API; bignums are off the hot path).
-        py::object magnitude = py::reinterpret_borrow<py::object>(
-                                   reinterpret_cast<PyObject *>(&PyLong_Type))
-                                   .attr("from_bytes")(
-                                       py::bytes(reinterpret_cast<const char *>(digits), n),
-                                       "little");
+        py::object magnitude
+            = py::reinterpret_borrow<py::object>(reinterpret_cast<PyObject *>(&PyLong_Type))
+                  .attr("from_bytes")(py::bytes(reinterpret_cast<const char *>(digits), n),
+                                      "little");
         if (!negative) {
             return magnitude;
         }

@@ -1,9 +1,8 @@
 // Python -> ETF: the encoding half of the term codec (term_codec.hpp is the entry point).
-#include "terms/term_codec.hpp"
-
-#include "wire/huge_pages.hpp"
 #include "python/python_types.hpp"
 #include "terms/stack_guard.hpp"
+#include "terms/term_codec.hpp"
+#include "wire/huge_pages.hpp"
 #include "wire/term_buffer.hpp"
 
 #include <cmath>

@@ -28,8 +28,8 @@ bool is_inbound_kind(unsigned kind) {
         return false;
     }
     kind_role role = role_of(static_cast<frame_kind>(kind));
-    return role == kind_role::request || role == kind_role::notice
-           || role == kind_role::result || role == kind_role::cancel;
+    return role == kind_role::request || role == kind_role::notice || role == kind_role::result
+           || role == kind_role::cancel;
 }
 
 parse_result parse_frame(const char *data, std::size_t size, std::size_t max_frame) {

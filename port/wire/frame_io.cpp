@@ -198,8 +198,8 @@ void frame_writer::write_all(const std::string &queued, const char *data, std::s
     // Queued frames first, then this one: one writev, no copy. A write cut
     // short by EINTR (the interrupt signal of a cancelled request,
     // cancellation.hpp) goes on with the rest.
-    iovec buffers[2] = {{const_cast<char *>(queued.data()), queued.size()},
-                        {const_cast<char *>(data), size}};
+    iovec buffers[2]
+        = {{const_cast<char *>(queued.data()), queued.size()}, {const_cast<char *>(data), size}};
     while (buffers[0].iov_len + buffers[1].iov_len > 0) {
         iovec *first = buffers[0].iov_len != 0 ? &buffers[0] : &buffers[1];
         ssize_t n = ::writev(out_.get(), first, int(&buffers[2] - first));

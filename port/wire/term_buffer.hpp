@@ -3,12 +3,11 @@
 
 #include "wire/frame_codec.hpp"
 
-#include <ei.h>
-
 #include <algorithm>
 #include <climits>
 #include <cstddef>
 #include <cstdlib>
+#include <ei.h>
 #include <memory>
 #include <stdexcept>
 
@@ -73,7 +72,9 @@ public:
         ei_x_encode_version(&x_);
     }
 
-    std::size_t body_size() const { return std::size_t(x_.index) - length_prefix_size - header_size; }
+    std::size_t body_size() const {
+        return std::size_t(x_.index) - length_prefix_size - header_size;
+    }
 
     // Fills in the prefix and header; returns the whole frame's bytes.
     const char *finish() {

@@ -6,7 +6,6 @@
 #include "terms/term_codec.hpp"
 
 #include <pybind11/eval.h>
-
 #include <string>
 
 namespace etf_test {
@@ -41,7 +40,9 @@ inline py::object eval_with_types(const char *expr) {
     return py::eval(expr, scope);
 }
 
-inline bool equal(py::handle a, py::handle b) { return a.equal(b); }
+inline bool equal(py::handle a, py::handle b) {
+    return a.equal(b);
+}
 
 // <<1,2,3:4>>
 inline const std::string erl_bits = bytes({131, 77, 0, 0, 0, 3, 4, 1, 2, 48});

@@ -22,7 +22,9 @@ inline std::string bytes(std::initializer_list<int> list) {
     return s;
 }
 
-inline std::string u16(std::uint32_t v) { return bytes({int(v >> 8 & 0xff), int(v & 0xff)}); }
+inline std::string u16(std::uint32_t v) {
+    return bytes({int(v >> 8 & 0xff), int(v & 0xff)});
+}
 
 inline std::string u32(std::uint32_t v) {
     return bytes({int(v >> 24 & 0xff), int(v >> 16 & 0xff), int(v >> 8 & 0xff), int(v & 0xff)});
@@ -77,14 +79,15 @@ private:
     char *data_ = nullptr;
 };
 
-
 // ATOM_EXT 'nonode@nohost', the node of every pid, port and ref below.
 inline const std::string node = bytes({100, 0, 13}) + "nonode@nohost";
 
 // Real terms from OTP 25's term_to_binary.
-inline const std::string erl_pid = bytes({131, 88}) + node + bytes({0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0});
-inline const std::string erl_ref = bytes({131, 90, 0, 3}) + node
-                            + bytes({0, 0, 0, 0, 0, 0, 121, 233, 37, 96, 0, 1, 15, 105, 247, 27});
+inline const std::string erl_pid
+    = bytes({131, 88}) + node + bytes({0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0});
+inline const std::string erl_ref
+    = bytes({131, 90, 0, 3}) + node
+      + bytes({0, 0, 0, 0, 0, 0, 121, 233, 37, 96, 0, 1, 15, 105, 247, 27});
 inline const std::string erl_port = bytes({131, 89}) + node + bytes({0, 0, 0, 0, 0, 0, 0, 0});
 // fun(X) -> X + 1 end, from erl_eval.
 inline const std::string erl_fun = bytes(

@@ -18,8 +18,8 @@ namespace {
 // {Module, Function, Args, Kwargs}, each part written by its own function.
 using part = std::function<void(ei_x_buff *)>;
 
-std::string request(const part &module, const part &function, const part &args,
-                    const part &kwargs) {
+std::string
+request(const part &module, const part &function, const part &args, const part &kwargs) {
     etf_writer t;
     REQUIRE(ei_x_encode_tuple_header(t.get(), 4) == 0);
     module(t.get());
@@ -93,8 +93,16 @@ std::vector<std::string> requests() {
     return {
         request(op, add, string(std::string("\1\2", 2)), no_kwargs()),
         request(op, add, list({}), no_kwargs()),
-        request(op, add, list({integer(1), integer(-70000), real(2.5), binary("hi"), atom("foo"),
-                               atom("none"), list({}), string("ab")}),
+        request(op,
+                add,
+                list({integer(1),
+                      integer(-70000),
+                      real(2.5),
+                      binary("hi"),
+                      atom("foo"),
+                      atom("none"),
+                      list({}),
+                      string("ab")}),
                 no_kwargs()),
         request(op, add, list(twelve_integers()), no_kwargs()),
         request(op, add, list({pair(integer(1), list({integer(2)}))}), no_kwargs()),
@@ -119,8 +127,7 @@ py::object args_list(const call_request &req) {
 
 } // namespace
 
-TEST_CASE("decode_call gives the parts decode_term gives, for requests of every shape",
-          "[term]") {
+TEST_CASE("decode_call gives the parts decode_term gives, for requests of every shape", "[term]") {
     for (const std::string &etf : requests()) {
         guarded_copy copy(etf);
         py::tuple whole = decode(etf);
@@ -190,8 +197,13 @@ TEST_CASE("decode_call refuses every damaged request that the term check refuses
 
 TEST_CASE("decode_term refuses every damaged small term that the term check refuses", "[term]") {
     std::vector<std::string> valid;
-    for (const part &p : {pair(atom("ok"), integer(3)), pair(binary("1+1"), atom("none")),
-                          integer(-70000), real(2.5), binary("x = 1"), string("ab"), list({})}) {
+    for (const part &p : {pair(atom("ok"), integer(3)),
+                          pair(binary("1+1"), atom("none")),
+                          integer(-70000),
+                          real(2.5),
+                          binary("x = 1"),
+                          string("ab"),
+                          list({})}) {
         etf_writer t;
         p(t.get());
         valid.push_back(t.str());

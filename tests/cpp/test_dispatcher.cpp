@@ -75,13 +75,15 @@ TEST_CASE("the dispatcher routes each kind by its role, channel and ref", "[disp
     CHECK(dispatcher::route({frame_kind::reply, any_channel, 7}) == r::reader);
 }
 
-TEST_CASE("the frame codec accepts exactly the kinds the table sends to the port", "[dispatcher]") {
+TEST_CASE("the frame codec accepts exactly the kinds the table sends to the port",
+          "[dispatcher]") {
     for (unsigned k = 0; k < 256; ++k) {
         kind_role role = role_of(static_cast<frame_kind>(k));
         bool inbound = role == kind_role::request || role == kind_role::notice
                        || role == kind_role::result || role == kind_role::cancel;
         CHECK(is_inbound_kind(k) == inbound);
-        CHECK((role == kind_role::unknown) == (std::string(kind_name(frame_kind(k))) == "unknown"));
+        CHECK((role == kind_role::unknown)
+              == (std::string(kind_name(frame_kind(k))) == "unknown"));
         if (inbound) {
             CHECK(k < 64);
         }

@@ -129,7 +129,8 @@ TEST_CASE("frame codec rejects an unknown kind byte", "[frame]") {
     for (unsigned kind = 0; kind < 256; ++kind) {
         INFO("kind: " << kind);
         std::string bytes = frame_with_kind(static_cast<unsigned char>(kind), small_body);
-        bool inbound = kind >= unsigned(frame_kind::call) && kind <= unsigned(frame_kind::drop_namespace);
+        bool inbound
+            = kind >= unsigned(frame_kind::call) && kind <= unsigned(frame_kind::drop_namespace);
         CHECK(is_inbound_kind(kind) == inbound);
         // Judged as soon as the kind byte is there.
         parse_result early = parse_frame(bytes.data(), length_prefix_size + 1, one_mib);

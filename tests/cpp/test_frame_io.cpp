@@ -36,9 +36,8 @@ struct read_outcome {
     std::string error;
 };
 
-read_outcome read_stream(const std::vector<std::string> &pieces,
-                         std::size_t max_frame,
-                         bool spin = false) {
+read_outcome
+read_stream(const std::vector<std::string> &pieces, std::size_t max_frame, bool spin = false) {
     int fds[2];
     REQUIRE(::pipe(fds) == 0);
     std::thread writer([&pieces, fd = fds[1]] {
@@ -83,9 +82,18 @@ constexpr std::size_t read_ahead = 256 * 1024; // frame_io.cpp's buffer
 } // namespace
 
 TEST_CASE("frame reader reads frames of every size around its read-ahead", "[frame_io]") {
-    std::vector<std::size_t> sizes{1, 2, 100, read_ahead - 18, read_ahead - 17, read_ahead - 16,
-                                   read_ahead, read_ahead + 1, 3 * read_ahead + 5, 1,
-                                   std::size_t(9u << 20), 7};
+    std::vector<std::size_t> sizes{1,
+                                   2,
+                                   100,
+                                   read_ahead - 18,
+                                   read_ahead - 17,
+                                   read_ahead - 16,
+                                   read_ahead,
+                                   read_ahead + 1,
+                                   3 * read_ahead + 5,
+                                   1,
+                                   std::size_t(9u << 20),
+                                   7};
     std::string stream;
     for (std::size_t i = 0; i < sizes.size(); ++i) {
         stream += call_frame(make_body(sizes[i], unsigned(i)), i + 1);
@@ -128,8 +136,14 @@ TEST_CASE("frame reader rejects a frame one byte over the maximum size", "[frame
 TEST_CASE("frame reader reports input that ends inside a large frame", "[frame_io]") {
     std::string small = call_frame("ok", 1);
     std::string large = call_frame(make_body(3u << 20, 2), 2);
-    for (std::size_t cut : {std::size_t(2), std::size_t(4), std::size_t(5), std::size_t(17),
-                            std::size_t(18), read_ahead, large.size() / 2, large.size() - 1}) {
+    for (std::size_t cut : {std::size_t(2),
+                            std::size_t(4),
+                            std::size_t(5),
+                            std::size_t(17),
+                            std::size_t(18),
+                            read_ahead,
+                            large.size() / 2,
+                            large.size() - 1}) {
         read_outcome out = read_stream({small, large.substr(0, cut)}, 64u << 20);
         REQUIRE(out.frames.size() == 1);
         check_frame(out.frames[0], "ok", 1);

@@ -58,7 +58,9 @@ TEST_CASE_METHOD(writer_fixture, "frame_writer writes at once without a hold", "
     CHECK(p.drain() == a);
 }
 
-TEST_CASE_METHOD(writer_fixture, "frame_writer holds the holder's replies until release", "[frame_writer]") {
+TEST_CASE_METHOD(writer_fixture,
+                 "frame_writer holds the holder's replies until release",
+                 "[frame_writer]") {
     w.hold();
     w.send(a.data(), a.size());
     w.send(b.data(), b.size());
@@ -70,8 +72,9 @@ TEST_CASE_METHOD(writer_fixture, "frame_writer holds the holder's replies until 
     CHECK(p.drain() == a);
 }
 
-TEST_CASE_METHOD(writer_fixture, "frame_writer sends other frames at once, with the held replies before them",
-          "[frame_writer]") {
+TEST_CASE_METHOD(writer_fixture,
+                 "frame_writer sends other frames at once, with the held replies before them",
+                 "[frame_writer]") {
     std::string c = frame_of(frame_kind::callback, 2);
     w.hold();
     w.send(a.data(), a.size());
@@ -81,7 +84,9 @@ TEST_CASE_METHOD(writer_fixture, "frame_writer sends other frames at once, with 
     CHECK(p.drain().empty());
 }
 
-TEST_CASE_METHOD(writer_fixture, "frame_writer writes other threads' replies at once during a hold", "[frame_writer]") {
+TEST_CASE_METHOD(writer_fixture,
+                 "frame_writer writes other threads' replies at once during a hold",
+                 "[frame_writer]") {
     w.hold();
     w.send(a.data(), a.size());
     std::thread other([&] { w.send(b.data(), b.size()); });
@@ -90,7 +95,9 @@ TEST_CASE_METHOD(writer_fixture, "frame_writer writes other threads' replies at 
     w.release();
 }
 
-TEST_CASE_METHOD(writer_fixture, "frame_writer flush writes held replies from another thread", "[frame_writer]") {
+TEST_CASE_METHOD(writer_fixture,
+                 "frame_writer flush writes held replies from another thread",
+                 "[frame_writer]") {
     w.hold();
     w.send(a.data(), a.size());
     std::thread watch([&] { w.flush(); });

@@ -1,6 +1,6 @@
 // Catch2 tests of large binaries -> Python: the UTF-8 check against Python's own decoder, and the decode path.
-#include "terms/binary_decode.hpp"
 #include "codec_test_support.hpp"
+#include "terms/binary_decode.hpp"
 #include "terms/term_codec.hpp"
 
 #include <catch2/catch.hpp>
@@ -66,9 +66,15 @@ std::string random_bytes(std::size_t n, unsigned seed) {
     return s;
 }
 
-bool is_bytes(const py::object &o) { return PyBytes_CheckExact(o.ptr()); }
-bool is_str(const py::object &o) { return PyUnicode_CheckExact(o.ptr()); }
-std::string as_bytes(const py::object &o) { return std::string(PyBytes_AS_STRING(o.ptr()), std::size_t(PyBytes_GET_SIZE(o.ptr()))); }
+bool is_bytes(const py::object &o) {
+    return PyBytes_CheckExact(o.ptr());
+}
+bool is_str(const py::object &o) {
+    return PyUnicode_CheckExact(o.ptr());
+}
+std::string as_bytes(const py::object &o) {
+    return std::string(PyBytes_AS_STRING(o.ptr()), std::size_t(PyBytes_GET_SIZE(o.ptr())));
+}
 std::string as_utf8(const py::object &o) {
     Py_ssize_t n = 0;
     const char *p = PyUnicode_AsUTF8AndSize(o.ptr(), &n);
@@ -104,10 +110,14 @@ TEST_CASE("UTF-8 check agrees with Python on three- and four-byte sequences", "[
         }
     }
     // Boundaries: U+07FF, U+0800, U+D7FF, U+E000, U+FFFF, U+10000, U+10FFFF and past it.
-    for (const std::string &s : {std::string("\xdf\xbf"), std::string("\xe0\xa0\x80"),
-                                 std::string("\xed\x9f\xbf"), std::string("\xee\x80\x80"),
-                                 std::string("\xef\xbf\xbf"), std::string("\xf0\x90\x80\x80"),
-                                 std::string("\xf4\x8f\xbf\xbf"), std::string("\xf4\x90\x80\x80")}) {
+    for (const std::string &s : {std::string("\xdf\xbf"),
+                                 std::string("\xe0\xa0\x80"),
+                                 std::string("\xed\x9f\xbf"),
+                                 std::string("\xee\x80\x80"),
+                                 std::string("\xef\xbf\xbf"),
+                                 std::string("\xf0\x90\x80\x80"),
+                                 std::string("\xf4\x8f\xbf\xbf"),
+                                 std::string("\xf4\x90\x80\x80")}) {
         agrees(s, true);
         agrees(std::string(37, 'x') + s + "tail", true);
     }
@@ -115,8 +125,15 @@ TEST_CASE("UTF-8 check agrees with Python on three- and four-byte sequences", "[
 
 TEST_CASE("UTF-8 check agrees with Python on random and mostly-text inputs", "[binary]") {
     std::mt19937 gen(7);
-    const std::string pieces[] = {"a", "0123456789abcdef", "\xc3\xa9", "\xe2\x82\xac",
-                                  "\xf0\x9f\x98\x80", "\xff", "\xc3", "\xed\xa0\x80", "\x80"};
+    const std::string pieces[] = {"a",
+                                  "0123456789abcdef",
+                                  "\xc3\xa9",
+                                  "\xe2\x82\xac",
+                                  "\xf0\x9f\x98\x80",
+                                  "\xff",
+                                  "\xc3",
+                                  "\xed\xa0\x80",
+                                  "\x80"};
     for (int round = 0; round < 2000; ++round) {
         agrees(random_bytes(gen() % 40, unsigned(round)));
         std::string s;
@@ -145,8 +162,8 @@ TEST_CASE("a large binary decodes to str when it is UTF-8 up to its last byte", 
         text += "h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80 ";
     }
     // The guarded copy faults on any read past the last character.
-    for (const std::string &last : {std::string("z"), std::string("\xc3\xa9"),
-                                    std::string("\xf0\x9f\x98\x80")}) {
+    for (const std::string &last :
+         {std::string("z"), std::string("\xc3\xa9"), std::string("\xf0\x9f\x98\x80")}) {
         py::object o = decode(bytes({131}) + binary_ext(text + last));
         REQUIRE(is_str(o));
         CHECK(as_utf8(o) == text + last);
@@ -156,8 +173,10 @@ TEST_CASE("a large binary decodes to str when it is UTF-8 up to its last byte", 
 TEST_CASE("a large binary with one bad sequence anywhere decodes to bytes", "[binary]") {
     std::string text(large_binary_size + 100, 'a');
     for (std::size_t at : {std::size_t(0), std::size_t(1), text.size() / 2, text.size() - 1}) {
-        for (const std::string &bad : {std::string("\xff"), std::string("\x80"),
-                                       std::string("\xed\xa0\x80"), std::string("\xc0\xaf")}) {
+        for (const std::string &bad : {std::string("\xff"),
+                                       std::string("\x80"),
+                                       std::string("\xed\xa0\x80"),
+                                       std::string("\xc0\xaf")}) {
             std::string data = text;
             data.replace(std::min(at, data.size() - bad.size()), bad.size(), bad);
             py::object o = decode(bytes({131}) + binary_ext(data));
@@ -166,8 +185,8 @@ TEST_CASE("a large binary with one bad sequence anywhere decodes to bytes", "[bi
         }
     }
     // A multi-byte sequence cut by the end of the binary.
-    for (const std::string &cut : {std::string("\xc3"), std::string("\xe2\x82"),
-                                   std::string("\xf0\x9f\x98")}) {
+    for (const std::string &cut :
+         {std::string("\xc3"), std::string("\xe2\x82"), std::string("\xf0\x9f\x98")}) {
         std::string data = text + cut;
         py::object o = decode(bytes({131}) + binary_ext(data));
         REQUIRE(is_bytes(o));
@@ -199,8 +218,8 @@ TEST_CASE("a large binary inside a request and as {bytes, Binary}", "[binary]") 
 TEST_CASE("a large binary cut short is rejected before it is read", "[binary]") {
     std::string data(large_binary_size + 10, 'a');
     std::string whole = bytes({131, 108}) + u32(1) + binary_ext(data) + bytes({106});
-    for (std::size_t cut : {std::size_t(7), std::size_t(8), whole.size() / 2, whole.size() - 2,
-                            whole.size() - 1}) {
+    for (std::size_t cut :
+         {std::size_t(7), std::size_t(8), whole.size() / 2, whole.size() - 2, whole.size() - 1}) {
         CHECK_THROWS_AS(decode(whole.substr(0, cut)), term_error);
     }
 }

@@ -51,8 +51,9 @@ std::vector<std::pair<frame_header, std::string>> read_frames(int fd, std::size_
         // (parse_frame accepts only the kinds Erlang sends: read the prefix here.)
         while (buf.size() >= 4) {
             const auto *p = reinterpret_cast<const unsigned char *>(buf.data());
-            std::size_t whole = 4 + (std::size_t(p[0]) << 24 | std::size_t(p[1]) << 16
-                                     | std::size_t(p[2]) << 8 | std::size_t(p[3]));
+            std::size_t whole = 4
+                                + (std::size_t(p[0]) << 24 | std::size_t(p[1]) << 16
+                                   | std::size_t(p[2]) << 8 | std::size_t(p[3]));
             if (buf.size() < whole) {
                 break;
             }
@@ -91,8 +92,9 @@ std::optional<long> ok_integer(const std::string &body) {
 
 } // namespace
 
-TEST_CASE("a channel's owner receives every frame that four threads deliver, each sender's in order",
-          "[threads][channel]") {
+TEST_CASE(
+    "a channel's owner receives every frame that four threads deliver, each sender's in order",
+    "[threads][channel]") {
     channel ch(1);
     const int senders = 4, per_sender = 2000;
     std::vector<std::thread> threads;
@@ -119,7 +121,8 @@ TEST_CASE("a channel's owner receives every frame that four threads deliver, eac
     REQUIRE_FALSE(ch.poll(since).has_value());
 }
 
-TEST_CASE("interrupt, abort and close from other threads end a channel's waits", "[threads][channel]") {
+TEST_CASE("interrupt, abort and close from other threads end a channel's waits",
+          "[threads][channel]") {
     channel ch(1);
     std::uint64_t since = ch.abort_epoch();
     std::thread interrupter([&ch] { ch.interrupt(); });
@@ -135,7 +138,7 @@ TEST_CASE("interrupt, abort and close from other threads end a channel's waits",
     std::thread offerer([&ch] { ch.offer_lead(); });
     REQUIRE(ch.wait(since).reason == wake_reason::lead);
     offerer.join();
-    REQUIRE(ch.take_offer());        // the offer stays until taken
+    REQUIRE(ch.take_offer()); // the offer stays until taken
     REQUIRE_FALSE(ch.take_offer());
 
     std::thread closer([&ch] { ch.close(); });
@@ -160,7 +163,8 @@ TEST_CASE("a channel's sleep_for is cut short by an interrupt from another threa
     REQUIRE_FALSE(slept_whole);
 }
 
-TEST_CASE("threads taking and giving back channels never share one", "[threads][channel_registry]") {
+TEST_CASE("threads taking and giving back channels never share one",
+          "[threads][channel_registry]") {
     channel_registry &registry = channel_registry::instance();
     const std::size_t created_before = registry.created();
     std::mutex mutex;

@@ -22,7 +22,6 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-
 // The ETF ei writes for an atom: the reference for what encode_term must produce.
 std::string utf8_atom(const std::string &name) {
     etf_writer t;
@@ -36,10 +35,13 @@ bool same_type(py::handle obj, py::handle cls) {
     return reinterpret_cast<PyObject *>(Py_TYPE(obj.ptr())) == cls.ptr();
 }
 
-std::string type_name(py::handle obj) { return Py_TYPE(obj.ptr())->tp_name; }
+std::string type_name(py::handle obj) {
+    return Py_TYPE(obj.ptr())->tp_name;
+}
 
 // The Python exception class name a call raises as py::error_already_set, or "".
-template <class F> std::string python_error(F f) {
+template <class F>
+std::string python_error(F f) {
     try {
         f();
     } catch (py::error_already_set &e) {
@@ -184,7 +186,8 @@ TEST_CASE("term codec decodes UTF-8 binaries as str and others as bytes", "[term
 }
 
 TEST_CASE("term codec sends str, bytes, bytearray and memoryview as binaries", "[term]") {
-    CHECK(encode(eval_with_types("'h\\u00e9llo'")) == bytes({131, 109, 0, 0, 0, 6}) + "h\xc3\xa9llo");
+    CHECK(encode(eval_with_types("'h\\u00e9llo'"))
+          == bytes({131, 109, 0, 0, 0, 6}) + "h\xc3\xa9llo");
     CHECK(encode(eval_with_types("''")) == bytes({131, 109, 0, 0, 0, 0}));
     std::string raw = bytes({131, 109, 0, 0, 0, 3, 0xff, 0, 1});
     CHECK(encode(eval_with_types("b'\\xff\\x00\\x01'")) == raw);
@@ -399,9 +402,9 @@ TEST_CASE("term codec freezes a map key Python cannot hash", "[term]") {
 
 TEST_CASE("term codec decodes a nested Erlang term", "[term]") {
     py::object value = decode(erl_nested);
-    py::object expected
-        = eval_with_types("(Atom('ok'), [1, 2.5, 'hi', {Atom('a'): ImproperList([Atom('x')], Atom('y'))}],"
-               " -70000, 2**100)");
+    py::object expected = eval_with_types(
+        "(Atom('ok'), [1, 2.5, 'hi', {Atom('a'): ImproperList([Atom('x')], Atom('y'))}],"
+        " -70000, 2**100)");
     CHECK(equal(value, expected));
     CHECK(same_type(value[py::int_(0)], types().atom));
     py::object inner = value[py::int_(1)][py::int_(3)];

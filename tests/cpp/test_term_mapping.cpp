@@ -16,7 +16,6 @@ using Catch::Matchers::Contains;
 
 namespace {
 
-
 // Runs Python statements (with `erlang` imported) and returns the name `result`.
 py::object run(const char *code) {
     py::dict scope;
@@ -36,23 +35,30 @@ void clear_encoders() {
         "    erlang.unregister_encoder(c)\nresult = None\n");
 }
 
-std::string type_name(py::handle obj) { return Py_TYPE(obj.ptr())->tp_name; }
+std::string type_name(py::handle obj) {
+    return Py_TYPE(obj.ptr())->tp_name;
+}
 
 // The Python exception class name and message a call raises, or "".
-template <class F> std::string python_error(F f) {
+template <class F>
+std::string python_error(F f) {
     try {
         f();
     } catch (py::error_already_set &e) {
-        return std::string(py::str(e.type().attr("__name__"))) + ": " + std::string(py::str(e.value()));
+        return std::string(py::str(e.type().attr("__name__"))) + ": "
+               + std::string(py::str(e.value()));
     } catch (const py::builtin_exception &e) {
         return e.what();
     }
     return "";
 }
 
-
-std::string atom(const std::string &name) { return bytes({119, int(name.size())}) + name; }
-std::string binary(const std::string &data) { return bytes({109}) + u32(std::uint32_t(data.size())) + data; }
+std::string atom(const std::string &name) {
+    return bytes({119, int(name.size())}) + name;
+}
+std::string binary(const std::string &data) {
+    return bytes({109}) + u32(std::uint32_t(data.size())) + data;
+}
 
 } // namespace
 
@@ -67,7 +73,9 @@ TEST_CASE("term codec decodes every ETF tag it accepts to its Python type", "[ma
     std::vector<sample> samples = {
         {'a', bytes({97, 7}), "int"},
         {'b', bytes({98, 255, 255, 255, 250}), "int"},
-        {'c', bytes({99}) + std::string("1.50000000000000000000e+00") + std::string(5, '\0'), "float"},
+        {'c',
+         bytes({99}) + std::string("1.50000000000000000000e+00") + std::string(5, '\0'),
+         "float"},
         {'F', bytes({70, 63, 248, 0, 0, 0, 0, 0, 0}), "float"},
         {'d', bytes({100, 0, 2}) + "ok", "Atom"},
         {'v', bytes({118, 0, 2}) + "ok", "Atom"},
@@ -91,7 +99,8 @@ TEST_CASE("term codec decodes every ETF tag it accepts to its Python type", "[ma
         {'e', bytes({101}) + node + bytes({0, 0, 0, 1, 0}), "Ref"},
         {'r', bytes({114, 0, 1}) + node + bytes({0, 0, 0, 0, 1}), "Ref"},
         {'Z', bytes({90, 0, 1}) + node + bytes({0, 0, 0, 0, 0, 0, 0, 1}), "Ref"},
-        {'q', bytes({113, 100, 0, 5}) + "lists" + bytes({100, 0, 7}) + "reverse" + bytes({97, 1}),
+        {'q',
+         bytes({113, 100, 0, 5}) + "lists" + bytes({100, 0, 7}) + "reverse" + bytes({97, 1}),
          "OpaqueTerm"},
     };
     std::set<int> accepted;
@@ -143,15 +152,16 @@ TEST_CASE("term codec decodes {bytes, Binary} as bytes", "[mapping]") {
     CHECK(type_name(decode(bytes({131, 104, 2}) + atom("byte") + binary("a"))) == "tuple");
     // Nested: each level is one trip.
     std::string nested = bytes({131, 104, 2}) + atom("bytes") + forced.substr(1);
-    CHECK(decode(nested).equal(py::make_tuple(py::module_::import("erlang").attr("Atom")("bytes"),
-                                              py::bytes("abc"))));
+    CHECK(decode(nested).equal(
+        py::make_tuple(py::module_::import("erlang").attr("Atom")("bytes"), py::bytes("abc"))));
 }
 
 // ---- map keys -------------------------------------------------------------------
 
 TEST_CASE("term codec freezes list, map and improper-list keys and sends them back", "[mapping]") {
     std::string list_key = bytes({108, 0, 0, 0, 2, 97, 1, 97, 2, 106});
-    std::string map_key = bytes({116, 0, 0, 0, 1}) + atom("k") + bytes({108, 0, 0, 0, 1, 97, 1, 106});
+    std::string map_key
+        = bytes({116, 0, 0, 0, 1}) + atom("k") + bytes({108, 0, 0, 0, 1, 97, 1, 106});
     std::string tuple_key = bytes({104, 2, 97, 1}) + list_key;
     std::string improper_key = bytes({108, 0, 0, 0, 1}) + list_key + atom("t");
     struct sample {
@@ -171,8 +181,8 @@ TEST_CASE("term codec freezes list, map and improper-list keys and sends them ba
         CHECK(encode(d) == etf);
     }
     // [1] and {1} stay two keys.
-    std::string two = bytes({131, 116, 0, 0, 0, 2, 108, 0, 0, 0, 1, 97, 1, 106, 97, 1, 104, 1, 97, 1,
-                             97, 2});
+    std::string two
+        = bytes({131, 116, 0, 0, 0, 2, 108, 0, 0, 0, 1, 97, 1, 106, 97, 1, 104, 1, 97, 1, 97, 2});
     CHECK(py::dict(decode(two)).size() == 2);
     // A frozen key is usable: indexing, length, equality with its own kind only.
     py::object frozen = run("result = erlang.FrozenList([1, 2])");
@@ -252,7 +262,8 @@ class Point3(Point): pass
 erlang.register_encoder(Point, lambda p: (erlang.Atom('point'), p.x, p.y))
 result = [Point(1, 2), Point3(3, 4)]
 )");
-    CHECK(encode(values) == encode(eval("[(erlang.Atom('point'), 1, 2), (erlang.Atom('point'), 3, 4)]")));
+    CHECK(encode(values)
+          == encode(eval("[(erlang.Atom('point'), 1, 2), (erlang.Atom('point'), 3, 4)]")));
     clear_encoders();
     CHECK_THROWS_WITH(encode(values), Contains("'Point'") && Contains("register_encoder"));
 }
@@ -293,8 +304,11 @@ TEST_CASE("register_encoder refuses the types converted directly", "[mapping]") 
     for (const char *cls : {"int", "str", "list", "dict", "bool", "type(None)"}) {
         INFO(cls);
         std::string code = std::string("erlang.register_encoder(") + cls + ", repr)";
-        CHECK(python_error([&] { py::dict scope; scope["erlang"] = py::module_::import("erlang"); py::exec(code, scope); })
-                  .rfind("ValueError", 0)
+        CHECK(python_error([&] {
+                  py::dict scope;
+                  scope["erlang"] = py::module_::import("erlang");
+                  py::exec(code, scope);
+              }).rfind("ValueError", 0)
               == 0);
     }
 }
@@ -316,7 +330,8 @@ TEST_CASE("term codec checks the bytes of Pid, Ref and OpaqueTerm built in Pytho
     CHECK_THROWS_WITH(encode(eval("erlang.Pid(b'')")), Contains("erlang.Pid"));
     CHECK_THROWS_WITH(encode(eval("erlang.Pid(b'\\x61\\x01')")), Contains("erlang.Pid"));
     CHECK_THROWS_WITH(encode(eval("erlang.Ref(b'X')")), Contains("erlang.Ref"));
-    CHECK_THROWS_WITH(encode(eval("erlang.OpaqueTerm('fun', b'q')")), Contains("erlang.OpaqueTerm"));
+    CHECK_THROWS_WITH(encode(eval("erlang.OpaqueTerm('fun', b'q')")),
+                      Contains("erlang.OpaqueTerm"));
     std::string pid = bytes({88}) + node + bytes({0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0});
     py::object ok = types().pid(py::bytes(pid));
     CHECK(encode(ok) == bytes({131}) + pid);

@@ -22,7 +22,9 @@ std::string temp_dir() {
     return name;
 }
 
-void write(const std::string &path, const std::string &text) { std::ofstream(path) << text; }
+void write(const std::string &path, const std::string &text) {
+    std::ofstream(path) << text;
+}
 
 std::string message_of(const std::string &dir) {
     try {
