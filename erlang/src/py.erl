@@ -94,9 +94,9 @@ call(Module, Function, Args) ->
         ; (target(), name(), atom() | binary(), list()) -> {ok, term()} | {error, error_reason()}.
 call(Target, Module, Function, Args)
   when ?is_target(Target), ?is_function_name(Function), is_list(Args) ->
-    call_on(Target, call_term(Module, Function, Args, #{}), default);
+    py_route:call_on(Target, call_term(Module, Function, Args, #{}), default);
 call(Module, Function, Args, Kwargs) when is_list(Args), is_map(Kwargs) ->
-    routed_call(call_term(Module, Function, Args, Kwargs), default).
+    py_route:call(call_term(Module, Function, Args, Kwargs), default).
 
 %% @doc Three forms, told apart as erlang_python tells them:
 %% `call(Module, Function, Args, Kwargs, Timeout)' is `call/4' with a
@@ -122,7 +122,7 @@ call(Ctx, Module, Function, Args, Opts) when is_record(Ctx, py_context), is_list
     Term = call_term(Module, Function, Args, Kwargs),
     case Return of
         value ->
-            call_on(Ctx, Term, Timeout);
+            py_route:call_on(Ctx, Term, Timeout);
         ref ->
             case py_refs:resolve_target(Ctx) of
                 {ok, Target} -> py_refs:make(Target, Term, Timeout);
@@ -131,17 +131,17 @@ call(Ctx, Module, Function, Args, Opts) when is_record(Ctx, py_context), is_list
     end;
 call(Target, Module, Function, Args, Kwargs)
   when ?is_target(Target), ?is_function_name(Function), is_list(Args), is_map(Kwargs) ->
-    call_on(Target, call_term(Module, Function, Args, Kwargs), default);
+    py_route:call_on(Target, call_term(Module, Function, Args, Kwargs), default);
 call(Module, Function, Args, Kwargs, Timeout)
   when is_list(Args), is_map(Kwargs), ?is_timeout(Timeout) ->
-    routed_call(call_term(Module, Function, Args, Kwargs), Timeout).
+    py_route:call(call_term(Module, Function, Args, Kwargs), Timeout).
 
 %% @doc The pool form of `call/5' with a timeout.
 -spec call(target(), name(), name(), list(), map(), timeout()) ->
           {ok, term()} | {error, error_reason()}.
 call(Target, Module, Function, Args, Kwargs, Timeout)
   when ?is_target(Target), is_list(Args), is_map(Kwargs), ?is_timeout(Timeout) ->
-    call_on(Target, call_term(Module, Function, Args, Kwargs), Timeout).
+    py_route:call_on(Target, call_term(Module, Function, Args, Kwargs), Timeout).
 
 %% @doc A context of the default pool (`context(default)').
 -spec context() -> context().
@@ -489,23 +489,23 @@ eval(Code) ->
 -spec eval(code(), map()) -> {ok, term()} | {error, error_reason()}
         ; (target(), code()) -> {ok, term()} | {error, error_reason()}.
 eval(Code, Locals) when is_map(Locals) ->
-    eval_request(default, Code, Locals, default);
+    py_route:eval(default, text(Code), Locals, default);
 eval(Target, Code) when ?is_target(Target) ->
-    eval_request(Target, Code, #{}, default).
+    py_route:eval(Target, text(Code), #{}, default).
 
 %% @doc `eval(Code, Locals, Timeout)': `eval/2' with a timeout in
 %% milliseconds (or `infinity'); `eval(Target, Code, Locals)': in Target.
 -spec eval(code(), map(), timeout()) -> {ok, term()} | {error, error_reason()}
         ; (target(), code(), map()) -> {ok, term()} | {error, error_reason()}.
 eval(Code, Locals, Timeout) when is_map(Locals), ?is_timeout(Timeout) ->
-    eval_request(default, Code, Locals, Timeout);
+    py_route:eval(default, text(Code), Locals, Timeout);
 eval(Target, Code, Locals) when ?is_target(Target), is_map(Locals) ->
-    eval_request(Target, Code, Locals, default).
+    py_route:eval(Target, text(Code), Locals, default).
 
 %% @doc `eval(Target, Code, Locals, Timeout)'.
 -spec eval(target(), code(), map(), timeout()) -> {ok, term()} | {error, error_reason()}.
 eval(Target, Code, Locals, Timeout) when ?is_target(Target), is_map(Locals), ?is_timeout(Timeout) ->
-    eval_request(Target, Code, Locals, Timeout).
+    py_route:eval(Target, text(Code), Locals, Timeout).
 
 %% @doc Runs Python statements in the calling process's namespace (in the
 %% default pool); what they define stays visible to this process's later
@@ -513,7 +513,7 @@ eval(Target, Code, Locals, Timeout) when ?is_target(Target), is_map(Locals), ?is
 %% process. The namespace is freed when the process exits.
 -spec exec(code()) -> ok | {error, error_reason()}.
 exec(Code) ->
-    exec_request(default, Code, default).
+    py_route:exec(default, text(Code), default).
 
 %% @doc `exec(Code, Timeout)': `exec/1' with a timeout in milliseconds (or
 %% `infinity'); `exec(Target, Code)': in the calling process's namespace in
@@ -521,14 +521,14 @@ exec(Code) ->
 -spec exec(code(), timeout()) -> ok | {error, error_reason()}
         ; (target(), code()) -> ok | {error, error_reason()}.
 exec(Code, Timeout) when ?is_timeout(Timeout) ->
-    exec_request(default, Code, Timeout);
+    py_route:exec(default, text(Code), Timeout);
 exec(Target, Code) when ?is_target(Target), (is_binary(Code) orelse is_list(Code)) ->
-    exec_request(Target, Code, default).
+    py_route:exec(Target, text(Code), default).
 
 %% @doc `exec(Target, Code, Timeout)'.
 -spec exec(target(), code(), timeout()) -> ok | {error, error_reason()}.
 exec(Target, Code, Timeout) when ?is_target(Target), ?is_timeout(Timeout) ->
-    exec_request(Target, Code, Timeout).
+    py_route:exec(Target, text(Code), Timeout).
 
 %% @doc Makes `Fun(Args)' callable from Python as `erlang.call(Name, *Args)'.
 -spec register_function(name(), fun((list()) -> term())) -> ok.
@@ -550,14 +550,7 @@ unregister_function(Name) ->
 %% (the README lists every key). Every key is an atom.
 -spec stats() -> #{atom() => term()}.
 stats() ->
-    Local = try py_coordinator:stats() catch exit:_ -> #{running => false} end,
-    Pools = maps:from_list([{Pool, pool_stats(Pool)} || Pool <- py_pool:pools()]),
-    Namespaces = maps:fold(fun(_, #{namespaces := N}, Acc) -> Acc + N end, 0, Pools),
-    Top = Local#{pools => Pools, namespaces => Namespaces, handles => py_refs:count()},
-    case py_call:request(?PY_STATS, {}, default) of
-        {ok, Port} -> Top#{port => atom_keys(Port)};
-        {error, _} -> Top
-    end.
+    py_stats:collect().
 
 %% @doc The formatted Python traceback of this process's last failed request.
 -spec last_traceback() -> binary() | undefined.
@@ -616,86 +609,6 @@ on_handle(Handle, Module, Function, Args, Kwargs) ->
                                          default);
         {error, _} = Error -> Error
     end.
-
-%% A call: to the pool register_pool/2 routes it to (the default pool
-%% unless one is registered); '__main__' functions in the caller's
-%% namespace first.
-routed_call(Term = {Module, Function, _, _}, Timeout) ->
-    case py_pool:lookup_pool(Module, Function) of
-        default when Module =:= <<"__main__">> ->
-            py_namespace:main_call(default, Term, Timeout, false);
-        default ->
-            py_call:request(?PY_CALL, Term, Timeout);
-        Pool ->
-            call_on(Pool, Term, Timeout)
-    end.
-
-call_on(Target0, Term = {Module, _, _, _}, Timeout) ->
-    case local_target(Target0) of
-        {local, Target} when Module =:= <<"__main__">> ->
-            py_namespace:main_call(Target, Term, Timeout, true);
-        {local, Target} ->
-            py_call:request_to(Target, ?PY_CALL, Term, Timeout);
-        remote ->
-            py_call:request_to(Target0, ?PY_CALL, Term, Timeout)
-    end.
-
-%% A target on this node, as the pool name or context namespaces are kept
-%% under; eval/exec on another node run there in a process of their own,
-%% so in a namespace that lives for that one request.
-local_target({Pool, Node}) when Pool =/= cluster, Node =:= node() -> {local, Pool};
-local_target({cluster, _}) -> remote;
-local_target({_Pool, _Node}) -> remote;
-local_target(#py_context{node = Node}) when Node =/= node() -> remote;
-local_target(Target) -> {local, Target}.
-
-eval_request(Target0, Code, Locals, Timeout) when is_map(Locals) ->
-    Source = text(Code),
-    case local_target(Target0) of
-        {local, Target} ->
-            py_namespace:request(Target, ?PY_EVAL, fun(Ns) -> {Source, Locals, Ns} end, Timeout);
-        remote ->
-            py_call:request_to(Target0, ?PY_EVAL, {Source, Locals}, Timeout)
-    end.
-
-exec_request(Target0, Code, Timeout) ->
-    Source = text(Code),
-    Result = case local_target(Target0) of
-                 {local, Target} ->
-                     py_namespace:request(Target, ?PY_EXEC, fun(Ns) -> {Source, Ns} end, Timeout);
-                 remote ->
-                     py_call:request_to(Target0, ?PY_EXEC, Source, Timeout)
-             end,
-    case Result of
-        {ok, _} -> ok;
-        Error -> Error
-    end.
-
-%% Per pool: its size, its live namespaces, and per member the OS pid,
-%% pending requests, executor threads (running now) and restarts.
-pool_stats(Pool) ->
-    Restarts = py_pool_keeper:restarts(Pool),
-    Members = [member_stats(P, Restarts) || P <- py_pool:members(Pool)],
-    #{size => py_pool:pool_size(Pool), members => Members,
-      namespaces => py_pool_keeper:count(Pool)}.
-
-member_stats(P = #py_port{index = Index, pending = Pending}, Restarts) ->
-    Coordinator = try py_coordinator:stats(ets:info(Pending, owner)) catch _:_ -> #{} end,
-    Port = case py_call:request_on(P, ?PY_STATS, {}, default) of
-               {ok, Map} -> atom_keys(Map);
-               {error, _} -> #{}
-           end,
-    #{index => Index,
-      os_pid => maps:get(os_pid, Coordinator, undefined),
-      pending => maps:get(pending_calls, Coordinator, 0),
-      executors => maps:get(threads_running, Port, 0),
-      namespaces => maps:get(namespaces, Port, 0),
-      restarts => maps:get(Index, Restarts, 0)}.
-
-%% The port's keys are names in our own port program, never user data: a
-%% fixed, small set of atoms.
-atom_keys(Map) ->
-    maps:fold(fun(K, V, Acc) -> Acc#{binary_to_atom(K, utf8) => V} end, #{}, Map).
 
 text(A) when is_atom(A) -> atom_to_binary(A, utf8);
 text(B) when is_binary(B) -> B;
