@@ -1,12 +1,13 @@
 // The requests running now, by ref, so that a cancel frame from Erlang can interrupt them.
 #include "runtime/cancellation.hpp"
 
+#include "runtime/gil_jobs.hpp"
+
 #include <Python.h>
 #include <csignal>
 #include <deque>
 #include <mutex>
 #include <pthread.h>
-#include <thread>
 #include <unordered_set>
 
 namespace erlang_python {
@@ -184,11 +185,7 @@ bool cancel_request(ref_id ref) {
     }
     install_interrupt_signal();
     // Taking the GIL may wait for a busy thread: not on the reader's time.
-    std::thread([ref] {
-        PyGILState_STATE gil = PyGILState_Ensure();
-        raise_in_thread(ref);
-        PyGILState_Release(gil);
-    }).detach();
+    run_with_gil(raise_in_thread, ref);
     return true;
 }
 

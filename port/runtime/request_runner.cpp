@@ -5,6 +5,7 @@
 #include "python/handle_table.hpp"
 #include "python/module_lookup.hpp"
 #include "runtime/cancellation.hpp"
+#include "runtime/gil_jobs.hpp"
 #include "runtime/log_bridge.hpp"
 #include "terms/term_codec.hpp"
 #include "wire/diagnostics.hpp"
@@ -14,7 +15,6 @@
 #include <cstring>
 #include <memory>
 #include <string>
-#include <thread>
 
 namespace erlang_python {
 namespace {
@@ -372,20 +372,25 @@ void run_request(const frame &request,
     out.send(reply);
 }
 
+namespace {
+
+// On the GIL-job thread: cancels the coroutine of request ref.
+void cancel_coroutine(ref_id ref) {
+    try {
+        py::module_::import("erlang._asyncio").attr("cancel")(ref);
+    } catch (py::error_already_set &e) {
+        e.discard_as_unraisable("cancelling a coroutine of a timed-out request");
+    }
+}
+
+} // namespace
+
 void cancel_deferred(ref_id ref) {
     if (!event_loop_used) {
         return;
     }
     // Taking the GIL may wait for a busy thread: not on the reader's time.
-    std::thread([ref] {
-        PyGILState_STATE gil = PyGILState_Ensure();
-        try {
-            py::module_::import("erlang._asyncio").attr("cancel")(ref);
-        } catch (py::error_already_set &e) {
-            e.discard_as_unraisable("cancelling a coroutine of a timed-out request");
-        }
-        PyGILState_Release(gil);
-    }).detach();
+    run_with_gil(cancel_coroutine, ref);
 }
 
 void send_late_reply(frame_writer &out,

@@ -3,11 +3,13 @@
 #include "runtime/channel.hpp"
 #include "runtime/dispatcher.hpp"
 #include "runtime/executor_pool.hpp"
+#include "runtime/gil_jobs.hpp"
 #include "wire/frame_io.hpp"
 
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <condition_variable>
 #include <ei.h>
 #include <map>
 #include <mutex>
@@ -295,4 +297,60 @@ TEST_CASE("the executor pool answers 2,000 requests read and run on real threads
         REQUIRE(ok_integer(replies.at(ref_id(i + 2))) == std::optional<long>(i * 2));
     }
     REQUIRE_FALSE(ok_integer(replies.at(spinning)).has_value()); // an error: cancelled
+}
+
+namespace {
+
+// What the GIL-job test's jobs saw: how many ran, on which threads, with
+// the GIL or without, and each producer's refs in the order they ran.
+struct gil_job_log {
+    std::mutex mutex;
+    std::condition_variable done;
+    std::set<std::thread::id> threads;
+    std::map<ref_id, std::vector<ref_id>> order; // producer -> its refs
+    int ran = 0;
+    int without_gil = 0;
+};
+
+gil_job_log job_log;
+
+void record_job(ref_id ref) {
+    std::lock_guard<std::mutex> lock(job_log.mutex);
+    job_log.threads.insert(std::this_thread::get_id());
+    job_log.order[ref >> 32].push_back(ref);
+    job_log.without_gil += PyGILState_Check() ? 0 : 1;
+    if (++job_log.ran == 10000) {
+        job_log.done.notify_all();
+    }
+}
+
+} // namespace
+
+TEST_CASE("10,000 jobs queued from four threads all run, in order, with the GIL, on one thread",
+          "[threads][gil_jobs]") {
+    py::gil_scoped_release release;
+    std::vector<std::thread> producers;
+    for (ref_id p = 0; p < 4; ++p) {
+        producers.emplace_back([p] {
+            for (ref_id i = 0; i < 2500; ++i) {
+                run_with_gil(record_job, p << 32 | i);
+            }
+        });
+    }
+    for (std::thread &t : producers) {
+        t.join();
+    }
+    std::unique_lock<std::mutex> lock(job_log.mutex);
+    REQUIRE(job_log.done.wait_for(
+        lock, std::chrono::seconds(60), [] { return job_log.ran == 10000; }));
+    REQUIRE(job_log.without_gil == 0);
+    REQUIRE(job_log.threads.size() == 1); // one GIL-job thread, not a thread per job
+    REQUIRE(job_log.threads.count(std::this_thread::get_id()) == 0);
+    for (ref_id p = 0; p < 4; ++p) {
+        const std::vector<ref_id> &refs = job_log.order[p];
+        REQUIRE(refs.size() == 2500);
+        for (ref_id i = 0; i < 2500; ++i) {
+            REQUIRE(refs[i] == (p << 32 | i));
+        }
+    }
 }
