@@ -263,11 +263,34 @@ send_request(#py_port{port = Port, pending = Pending, max_frame = Max,
                     catch
                         error:badarg ->
                             %% The port closed, or the coordinator died with
-                            %% its table, between our read and our write.
+                            %% its table, between our read and our write:
+                            %% nothing was sent. Once the coordinator has
+                            %% stopped (it unpublishes the port first) the
+                            %% call is stale like one that found the table
+                            %% gone: a call to a pool goes to a running member
+                            %% or waits for the restart, instead of failing
+                            %% while nothing of it ran.
                             catch ets:delete(Pending, Ref),
-                            {error, port_closed}
+                            await_owner_exit(Pending, Timeout)
                     end
             end
+    end.
+
+%% The port closed under a caller while its coordinator (the owner of the
+%% pending table) has not yet heard of it: waits, up to Timeout, for the
+%% coordinator to stop (it unpublishes the port first), then `stale'.
+await_owner_exit(Pending, Timeout) ->
+    case ets:info(Pending, owner) of
+        Owner when is_pid(Owner) ->
+            Mon = monitor(process, Owner),
+            receive
+                {'DOWN', Mon, process, _, _} -> stale
+            after Timeout ->
+                demonitor(Mon, [flush]),
+                {error, port_closed}
+            end;
+        undefined ->
+            stale
     end.
 
 reduce(infinity, _) -> infinity;

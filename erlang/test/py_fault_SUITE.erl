@@ -26,6 +26,7 @@
          busy_port_does_not_stall_the_coordinator/1,
          busy_port_does_not_hold_a_caller_past_its_timeout/1,
          blast_radius_of_a_stuck_call/1,
+         blast_radius_of_a_stuck_call_in_a_pool_of_2/1,
          dead_callers_leave_no_pending_entries/1,
          print_flood_keeps_protocol_and_reaches_logger/1,
          killed_beam_takes_its_port_along/1,
@@ -63,6 +64,7 @@ all() ->
      busy_port_does_not_stall_the_coordinator,
      busy_port_does_not_hold_a_caller_past_its_timeout,
      blast_radius_of_a_stuck_call,
+     blast_radius_of_a_stuck_call_in_a_pool_of_2,
      dead_callers_leave_no_pending_entries,
      print_flood_keeps_protocol_and_reaches_logger,
      killed_beam_takes_its_port_along,
@@ -128,6 +130,7 @@ end_per_testcase(_Case, Config) ->
 settings(call_blocked_in_c_is_killed_after_grace) -> [{cancel_grace, 500}];
 settings(busy_port_does_not_stall_the_coordinator) -> [{cancel_grace, 500}];
 settings(blast_radius_of_a_stuck_call) -> [{cancel_grace, 500}];
+settings(blast_radius_of_a_stuck_call_in_a_pool_of_2) -> [{cancel_grace, 500}];
 settings(overload_beyond_max_pending_is_refused) -> [{max_pending, 50}];
 settings(memory_limit_gives_memory_error) -> [{max_memory, 1024 * ?MiB}];
 settings(cpu_limit_kills_and_restarts_port) -> [{max_cpu_seconds, 1}];
@@ -487,13 +490,57 @@ blast(Function, Args) ->
     {Killed, length([F || {_, F} <- Outcomes, F =/= []]),
      lists:sum([N || {N, _} <- Outcomes]), lists:append([F || {_, F} <- Outcomes])}.
 
+%% The stuck call that only the kill ends (select.select) on member 1 of a
+%% pool of 2, while 10 processes call member 1 through a context, 10 call
+%% member 2 the same way, and 10 call the pool (least-loaded routing). Only
+%% member 1 is killed and restarted; member 2's callers see no error; how
+%% many routed callers are hit is printed.
+blast_radius_of_a_stuck_call_in_a_pool_of_2(_Config) ->
+    {ok, _} = py:start_pool(p_blast, #{size => 2}),
+    [M1, M2] = [py:context({p_blast, I}) || I <- [1, 2]],
+    {ok, Pid1} = py:call(M1, ?FIX, os_pid, []),
+    {ok, Pid2} = py:call(M2, ?FIX, os_pid, []),
+    Test = self(),
+    Call = fun(Target, I) -> py:call(Target, ?FIX, slow, [50, I], #{}, 10000) end,
+    Groups = [{Name, [spawn_link(fun() -> blast_loop(Test, I, 0, [], fun(J) -> Call(Target, J) end)
+                                 end) || I <- lists:seq(1, 10)]}
+              || {Name, Target} <- [{member_1, M1}, {member_2, M2}, {routed, p_blast}]],
+    {error, timeout} = py:call(M1, ?FIX, c_block, [30], #{}, 100),
+    %% Killed after cancel_grace (500 ms): member 1 answers from a new process.
+    NewPid1 = py_test_helper:wait_until(
+                member_1_restarted,
+                fun() ->
+                        case py:call(M1, ?FIX, os_pid, [], #{}, 1000) of
+                            {ok, P} when P =/= Pid1 -> {true, P};
+                            Other -> {false, Other}
+                        end
+                end, 10000),
+    [L ! stop || {_, Ls} <- Groups, L <- Ls],
+    Outcomes = [{Name, [receive {looped, L, O} -> O after 15000 -> ct:fail({looper_stuck, L}) end
+                        || L <- Ls]} || {Name, Ls} <- Groups],
+    Summary = [{Name, length([F || {_, F} <- Os, F =/= []]), lists:sum([N || {N, _} <- Os]),
+                count_terms(lists:append([F || {_, F} <- Os]))} || {Name, Os} <- Outcomes],
+    [ct:pal("pool of 2, stuck call on member 1 (killed after cancel_grace): ~p callers: "
+            "~p of 10 got an error; their calls ~p, errors ~p", [Name, Hit, Calls, Errors])
+     || {Name, Hit, Calls, Errors} <- Summary],
+    {member_2, 0, _, Clean} = lists:keyfind(member_2, 1, Summary),
+    0 = map_size(Clean),
+    {ok, Pid2} = py:call(M2, ?FIX, os_pid, []),
+    #{pools := #{p_blast := #{members := Members}}} = py:stats(),
+    [#{index := 1, restarts := 1, os_pid := NewPid1}, #{index := 2, restarts := 0, os_pid := Pid2}] =
+        lists:sort(Members),
+    ok = py:stop_pool(p_blast).
+
 blast_loop(Test, I, N, Failed) ->
+    blast_loop(Test, I, N, Failed, fun(J) -> py:call(?FIX, slow, [50, J], #{}, 10000) end).
+
+blast_loop(Test, I, N, Failed, Call) ->
     receive
         stop -> Test ! {looped, self(), {N, Failed}}
     after 0 ->
-        case py:call(?FIX, slow, [50, I], #{}, 10000) of
-            {ok, I} -> blast_loop(Test, I, N + 1, Failed);
-            Error -> blast_loop(Test, I, N + 1, [Error | Failed])
+        case Call(I) of
+            {ok, I} -> blast_loop(Test, I, N + 1, Failed, Call);
+            Error -> blast_loop(Test, I, N + 1, [Error | Failed], Call)
         end
     end.
 
