@@ -290,7 +290,7 @@ await_member(Pool, Index, Start, Timeout) ->
             {error, timeout};
         {error, restarting} ->
             %% A (re)starting member answers `ready' once its port runs.
-            case restarting_coordinator(Pool, Index) of
+            case restarting_coordinator(Pool, Index, Left) of
                 undefined ->
                     timer:sleep(5);
                 Pid ->
@@ -303,18 +303,37 @@ await_member(Pool, Index, Start, Timeout) ->
             Error
     end.
 
-%% The coordinator of a member being (re)started, if its process exists yet.
-restarting_coordinator(Pool, Index) ->
+%% The coordinator of a member being (re)started, if its process exists yet
+%% (asked of the pool's supervisor, waiting at most Left ms).
+restarting_coordinator(Pool, Index, Left) ->
     case settings(Pool) of
         {error, _} ->
             undefined;
         {ok, #{sup := Sup}} ->
-            Children = try supervisor:which_children(Sup) catch exit:_ -> [] end,
-            case [Pid || {{member, I}, Pid, _, _} <- Children, is_pid(Pid),
+            case [Pid || {{member, I}, Pid, _, _} <- children(Sup, Left), is_pid(Pid),
                          Index =:= any orelse I =:= Index] of
                 [Pid | _] -> Pid;
                 [] -> undefined
             end
+    end.
+
+%% supervisor:which_children/1 with a bound: it waits as long as the
+%% supervisor is busy, and a pool's supervisor that is stopping its members
+%% (py_sup restarting the pools) answers only once they have stopped, which
+%% held a caller 1 s past its timeout in the chaos soak. Asked from a
+%% helper process, so the caller's own timeout holds.
+children(Sup, Left) ->
+    Caller = self(),
+    Tag = make_ref(),
+    {Helper, Mon} = spawn_monitor(fun() -> Caller ! {Tag, catch supervisor:which_children(Sup)} end),
+    receive
+        {Tag, Children} when is_list(Children) -> demonitor(Mon, [flush]), Children;
+        {Tag, _} -> demonitor(Mon, [flush]), [];
+        {'DOWN', Mon, process, Helper, _} -> []
+    after Left ->
+        exit(Helper, kill),
+        demonitor(Mon, [flush]),
+        receive {Tag, _} -> [] after 0 -> [] end
     end.
 
 %% Changes are made by py_registry, one at a time (two callers changing

@@ -27,6 +27,7 @@
          busy_port_does_not_hold_a_caller_past_its_timeout/1,
          blast_radius_of_a_stuck_call/1,
          blast_radius_of_a_stuck_call_in_a_pool_of_2/1,
+         caller_timeout_holds_while_a_member_stops/1,
          dead_callers_leave_no_pending_entries/1,
          print_flood_keeps_protocol_and_reaches_logger/1,
          killed_beam_takes_its_port_along/1,
@@ -65,6 +66,7 @@ all() ->
      busy_port_does_not_hold_a_caller_past_its_timeout,
      blast_radius_of_a_stuck_call,
      blast_radius_of_a_stuck_call_in_a_pool_of_2,
+     caller_timeout_holds_while_a_member_stops,
      dead_callers_leave_no_pending_entries,
      print_flood_keeps_protocol_and_reaches_logger,
      killed_beam_takes_its_port_along,
@@ -530,6 +532,36 @@ blast_radius_of_a_stuck_call_in_a_pool_of_2(_Config) ->
     [#{index := 1, restarts := 1, os_pid := NewPid1}, #{index := 2, restarts := 0, os_pid := Pid2}] =
         lists:sort(Members),
     ok = py:stop_pool(p_blast).
+
+%% Found by the chaos soak: a caller that found a pool's member restarting
+%% asked the pool's supervisor for the member's process, and a supervisor
+%% that is stopping the member (which lets its calls in flight finish, up to
+%% stop_grace) answers only once it has stopped: the caller waited 1 s past
+%% its timeout there. Here the member is stopped with a 3 s call in flight,
+%% and a new call with a 200 ms timeout must end within its timeout (+1 s,
+%% the soak's bound), not when the stop is done.
+caller_timeout_holds_while_a_member_stops(_Config) ->
+    {ok, _} = py:start_pool(p_stop, #{size => 1}),
+    {ok, _} = py:call(p_stop, ?FIX, os_pid, [], #{}, 5000),
+    {ok, #{sup := Sup}} = py_pool:settings(p_stop),
+    Test = self(),
+    InFlight = spawn_link(fun() -> Test ! {in_flight, py:call(p_stop, ?FIX, slow, [3000, 1])} end),
+    py_test_helper:wait_until(in_flight, fun() -> N = member_pending(p_stop), {N >= 1, N} end, 5000),
+    Stopper = spawn_link(fun() -> Test ! {stopped, supervisor:terminate_child(Sup, {member, 1})} end),
+    py_test_helper:wait_until(unpublished,
+                              fun() -> R = py_pool:member(p_stop, 1), {R =:= {error, restarting}, R} end,
+                              5000),
+    {Us, Result} = timer:tc(fun() -> py:call(p_stop, ?FIX, os_pid, [], #{}, 200) end),
+    ct:pal("a call with a 200 ms timeout while the member stops: ~p after ~p ms", [Result, Us div 1000]),
+    {error, timeout} = Result,
+    true = Us div 1000 < 1200,
+    receive {in_flight, {ok, 1}} -> ok after 10000 -> ct:fail({in_flight_not_answered, InFlight}) end,
+    receive {stopped, ok} -> ok after 10000 -> ct:fail({member_not_stopped, Stopper}) end,
+    ok = py:stop_pool(p_stop).
+
+member_pending(Pool) ->
+    #{pools := #{Pool := #{members := [#{pending := N}]}}} = py:stats(),
+    N.
 
 blast_loop(Test, I, N, Failed) ->
     blast_loop(Test, I, N, Failed, fun(J) -> py:call(?FIX, slow, [50, J], #{}, 10000) end).
