@@ -130,6 +130,18 @@ void executor_pool::thread_main() {
             lead(lock);
             continue;
         }
+        // The reading before queued requests: a thread that comes free while
+        // nobody reads (the reading parked with a takeover wanted, every
+        // thread busy) reads first. Else, at max_executor_threads, the free
+        // threads could all take queued requests that block (time.sleep)
+        // while the cancels that would end them wait unread in the pipe:
+        // the soak's grace kills with every executor in time.sleep.
+        if (!input_ended_ && (!has_leader_ || (parked_ && takeover_))) {
+            unpark();
+            has_leader_ = true;
+            lead(lock);
+            continue;
+        }
         if (!queue_.empty()) {
             frame f = std::move(queue_.front());
             queue_.pop_front();
@@ -140,12 +152,6 @@ void executor_pool::thread_main() {
         }
         if (input_ended_) {
             return;
-        }
-        if (!has_leader_ || (parked_ && takeover_)) {
-            unpark();
-            has_leader_ = true;
-            lead(lock);
-            continue;
         }
         if (wait_idle(lock) && leave_if_spare()) {
             // Idle past idle_exit with more threads than the base: leave.

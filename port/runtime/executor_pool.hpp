@@ -41,7 +41,8 @@ namespace erlang_python {
 // erlang.call (or, on a pool thread, the end of its request) resumes it; the
 // watch takes it over if it stays away, and it is handed on when the thread
 // exits. When other erlang.calls wait, or no idle thread stands by, it is
-// handed on at once: to a waiting erlang.call, else to an idle pool thread.
+// handed on at once: to a waiting erlang.call, else to an idle pool thread,
+// else to the first pool thread that comes free (before queued requests).
 // A leader that parks offers the reading to a waiting erlang.call too, so
 // waiters never depend on a parked request. A leader that reads the result
 // of the only waiting erlang.call parks the reading for that thread and
