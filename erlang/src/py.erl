@@ -37,14 +37,14 @@
          state_incr/1, state_incr/2, state_decr/1, state_decr/2,
          version/0, memory_stats/0, gc/0, gc/1, reload/1]).
 
--export([stream/3, stream/4, stream_eval/1, stream_eval/2,
-         stream_start/3, stream_start/4, stream_ack/1, stream_ack/2, stream_cancel/1]).
+-export([stream/3, stream/4, stream/5, stream_eval/1, stream_eval/2, stream_eval/3,
+         stream_start/3, stream_start/4, stream_start/5, stream_ack/1, stream_ack/2, stream_cancel/1]).
 
 -export([call_method/3, call_method/4, getattr/2, to_term/1, is_ref/1, release/1]).
 
--export([cast/3, cast/4, cast/5,
-         spawn_call/3, spawn_call/4, spawn_call/5, await/1, await/2, cancel/1,
-         parallel/1,
+-export([cast/3, cast/4, cast/5, cast/6,
+         spawn_call/3, spawn_call/4, spawn_call/5, spawn_call/6, await/1, await/2, cancel/1,
+         parallel/1, parallel/2,
          async_call/3, async_call/4, async_await/1, async_await/2,
          async_gather/1, async_gather/2]).
 
@@ -170,10 +170,12 @@ context(Pool) when is_atom(Pool) ->
 close_namespace() ->
     py_namespace:close(default).
 
-%% @doc Drops the calling process's namespaces in a pool (or a context's member).
--spec close_namespace(atom() | context()) -> ok.
-close_namespace(Target) when is_atom(Target); is_record(Target, py_context) ->
-    py_namespace:close(Target).
+%% @doc Drops the calling process's namespaces in a target: every member's
+%% of a pool, a context's member's, or those on another node
+%% (`{Pool, Node}', a context of that node).
+-spec close_namespace(target()) -> ok | {error, error_reason()}.
+close_namespace(Target) when ?is_target(Target) ->
+    py_route:close_namespace(Target).
 
 %% @doc Starts a pool of Python processes at run time; Opts as in the
 %% `pools' setting (README). `{ok, Pid}' once every member runs.
@@ -205,17 +207,36 @@ unregister_pool(What) ->
 cast(Module, Function, Args) ->
     cast(Module, Function, Args, #{}).
 
-%% @doc `cast/3' with keyword arguments.
--spec cast(name(), name(), list(), map()) -> ok.
+%% @doc `cast(Module, Function, Args, Kwargs)': `cast/3' with keyword
+%% arguments; `cast(Target, Module, Function, Args)': on Target (any
+%% target of `call/4'; Function an atom or a binary), told apart as
+%% `call/4' does.
+-spec cast(name(), name(), list(), map()) -> ok
+        ; (target(), name(), atom() | binary(), list()) -> ok.
+cast(Target, Module, Function, Args)
+  when ?is_target(Target), ?is_function_name(Function), is_list(Args) ->
+    py_route:cast(Target, call_term(Module, Function, Args, #{}), default);
 cast(Module, Function, Args, Kwargs) when is_list(Args), is_map(Kwargs) ->
-    py_async:cast(call_term(Module, Function, Args, Kwargs), default).
+    py_route:cast(none, call_term(Module, Function, Args, Kwargs), default).
 
-%% @doc `cast/4' with a timeout in milliseconds (or `infinity'); a call
-%% that outlives it is interrupted and logged.
--spec cast(name(), name(), list(), map(), timeout()) -> ok.
+%% @doc `cast(Module, Function, Args, Kwargs, Timeout)': `cast/4' with a
+%% timeout in milliseconds (or `infinity'), after which the call is
+%% interrupted and logged; `cast(Target, Module, Function, Args, Kwargs)':
+%% on Target, told apart as `call/5' does.
+-spec cast(name(), name(), list(), map(), timeout()) -> ok
+        ; (target(), name(), atom() | binary(), list(), map()) -> ok.
+cast(Target, Module, Function, Args, Kwargs)
+  when ?is_target(Target), ?is_function_name(Function), is_list(Args), is_map(Kwargs) ->
+    py_route:cast(Target, call_term(Module, Function, Args, Kwargs), default);
 cast(Module, Function, Args, Kwargs, Timeout)
   when is_list(Args), is_map(Kwargs), ?is_timeout(Timeout) ->
-    py_async:cast(call_term(Module, Function, Args, Kwargs), Timeout).
+    py_route:cast(none, call_term(Module, Function, Args, Kwargs), Timeout).
+
+%% @doc `cast(Target, Module, Function, Args, Kwargs, Timeout)'.
+-spec cast(target(), name(), name(), list(), map(), timeout()) -> ok.
+cast(Target, Module, Function, Args, Kwargs, Timeout)
+  when ?is_target(Target), is_list(Args), is_map(Kwargs), ?is_timeout(Timeout) ->
+    py_route:cast(Target, call_term(Module, Function, Args, Kwargs), Timeout).
 
 %% @doc Starts `Module.Function(*Args)' and returns a handle at once; its
 %% result is for `await/1,2' in this same process.
@@ -223,17 +244,36 @@ cast(Module, Function, Args, Kwargs, Timeout)
 spawn_call(Module, Function, Args) ->
     spawn_call(Module, Function, Args, #{}).
 
-%% @doc `spawn_call/3' with keyword arguments.
--spec spawn_call(name(), name(), list(), map()) -> reference().
+%% @doc `spawn_call(Module, Function, Args, Kwargs)': `spawn_call/3' with
+%% keyword arguments; `spawn_call(Target, Module, Function, Args)': on
+%% Target (any target of `call/4'), told apart as `call/4' does. The
+%% handle's `await'/`cancel' reach the member (or node) the call went to.
+-spec spawn_call(name(), name(), list(), map()) -> reference()
+        ; (target(), name(), atom() | binary(), list()) -> reference().
+spawn_call(Target, Module, Function, Args)
+  when ?is_target(Target), ?is_function_name(Function), is_list(Args) ->
+    py_route:spawn_call(Target, call_term(Module, Function, Args, #{}), default);
 spawn_call(Module, Function, Args, Kwargs) when is_list(Args), is_map(Kwargs) ->
-    py_async:spawn_call(call_term(Module, Function, Args, Kwargs), default).
+    py_route:spawn_call(none, call_term(Module, Function, Args, Kwargs), default).
 
-%% @doc `spawn_call/4' with the time, in milliseconds (or `infinity'), that
-%% may pass before the port starts the call when it is restarting.
--spec spawn_call(name(), name(), list(), map(), timeout()) -> reference().
+%% @doc `spawn_call(Module, Function, Args, Kwargs, Timeout)': `spawn_call/4'
+%% with the time, in milliseconds (or `infinity'), that may pass before
+%% the port starts the call when it is restarting;
+%% `spawn_call(Target, Module, Function, Args, Kwargs)': on Target.
+-spec spawn_call(name(), name(), list(), map(), timeout()) -> reference()
+        ; (target(), name(), atom() | binary(), list(), map()) -> reference().
+spawn_call(Target, Module, Function, Args, Kwargs)
+  when ?is_target(Target), ?is_function_name(Function), is_list(Args), is_map(Kwargs) ->
+    py_route:spawn_call(Target, call_term(Module, Function, Args, Kwargs), default);
 spawn_call(Module, Function, Args, Kwargs, Timeout)
   when is_list(Args), is_map(Kwargs), ?is_timeout(Timeout) ->
-    py_async:spawn_call(call_term(Module, Function, Args, Kwargs), Timeout).
+    py_route:spawn_call(none, call_term(Module, Function, Args, Kwargs), Timeout).
+
+%% @doc `spawn_call(Target, Module, Function, Args, Kwargs, Timeout)'.
+-spec spawn_call(target(), name(), name(), list(), map(), timeout()) -> reference().
+spawn_call(Target, Module, Function, Args, Kwargs, Timeout)
+  when ?is_target(Target), is_list(Args), is_map(Kwargs), ?is_timeout(Timeout) ->
+    py_route:spawn_call(Target, call_term(Module, Function, Args, Kwargs), Timeout).
 
 %% @doc The result of a `spawn_call', waiting up to the default timeout.
 -spec await(reference()) -> {ok, term()} | {error, error_reason()}.
@@ -257,7 +297,15 @@ cancel(Handle) when is_reference(Handle) ->
 -spec parallel([{name(), name(), list()} | {name(), name(), list(), map()}]) ->
           {ok, [term()]} | {error, error_reason()}.
 parallel(Calls) when is_list(Calls) ->
-    py_async:parallel([parallel_term(C) || C <- Calls]).
+    py_route:parallel(none, [parallel_term(C) || C <- Calls], default).
+
+%% @doc `parallel/1' on Target: on a pool the calls are spread over its
+%% members (each to the least-loaded one when it is sent), so CPU-bound
+%% calls run on as many processes (and cores) as the pool has members.
+-spec parallel(target(), [{name(), name(), list()} | {name(), name(), list(), map()}]) ->
+          {ok, [term()]} | {error, error_reason()}.
+parallel(Target, Calls) when ?is_target(Target), is_list(Calls) ->
+    py_route:parallel(Target, [parallel_term(C) || C <- Calls], default).
 
 %% @doc The items of the generator (or any iterable, sync or async) that
 %% `Module.Function(*Args)' returns, as one list.
@@ -265,10 +313,21 @@ parallel(Calls) when is_list(Calls) ->
 stream(Module, Function, Args) ->
     stream(Module, Function, Args, #{}).
 
-%% @doc `stream/3' with keyword arguments.
--spec stream(name(), name(), list(), map()) -> {ok, list()} | {error, error_reason()}.
+%% @doc `stream(Module, Function, Args, Kwargs)': `stream/3' with keyword
+%% arguments; `stream(Target, Module, Function, Args)': on Target (any
+%% target of `call/4'), told apart as `call/4' does.
+-spec stream(name(), name(), list(), map()) -> {ok, list()} | {error, error_reason()}
+        ; (target(), name(), atom() | binary(), list()) -> {ok, list()} | {error, error_reason()}.
+stream(Target, Module, Function, Args)
+  when ?is_target(Target), ?is_function_name(Function), is_list(Args) ->
+    stream(Target, Module, Function, Args, #{});
 stream(Module, Function, Args, Kwargs) when is_list(Args), is_map(Kwargs) ->
     call('erlang._stream', collect, stream_source(Module, Function, Args, Kwargs)).
+
+%% @doc `stream(Target, Module, Function, Args, Kwargs)'.
+-spec stream(target(), name(), name(), list(), map()) -> {ok, list()} | {error, error_reason()}.
+stream(Target, Module, Function, Args, Kwargs) when ?is_target(Target), is_list(Args), is_map(Kwargs) ->
+    call(Target, 'erlang._stream', collect, stream_source(Module, Function, Args, Kwargs)).
 
 %% @doc The items of the iterable an expression evaluates to, as one list:
 %% `py:stream_eval(<<"(x * x for x in range(5))">>)'.
@@ -276,10 +335,19 @@ stream(Module, Function, Args, Kwargs) when is_list(Args), is_map(Kwargs) ->
 stream_eval(Code) ->
     stream_eval(Code, #{}).
 
-%% @doc `stream_eval/1' with local names.
--spec stream_eval(code(), map()) -> {ok, list()} | {error, error_reason()}.
+%% @doc `stream_eval(Code, Locals)': `stream_eval/1' with local names;
+%% `stream_eval(Target, Code)': on Target (the 2nd argument is code, not a map).
+-spec stream_eval(code(), map()) -> {ok, list()} | {error, error_reason()}
+        ; (target(), code()) -> {ok, list()} | {error, error_reason()}.
 stream_eval(Code, Locals) when is_map(Locals) ->
-    call('erlang._stream', collect, [<<"eval">>, [text(Code), Locals]]).
+    call('erlang._stream', collect, [<<"eval">>, [text(Code), Locals]]);
+stream_eval(Target, Code) when ?is_target(Target) ->
+    stream_eval(Target, Code, #{}).
+
+%% @doc `stream_eval(Target, Code, Locals)'.
+-spec stream_eval(target(), code(), map()) -> {ok, list()} | {error, error_reason()}.
+stream_eval(Target, Code, Locals) when ?is_target(Target), is_map(Locals) ->
+    call(Target, 'erlang._stream', collect, [<<"eval">>, [text(Code), Locals]]).
 
 %% @doc Starts streaming the items of `Module.Function(*Args)' to the
 %% calling process: `{py_stream, Ref, {data, Item}}' per item, then
@@ -288,21 +356,33 @@ stream_eval(Code, Locals) when is_map(Locals) ->
 stream_start(Module, Function, Args) ->
     stream_start(Module, Function, Args, #{}).
 
-%% @doc `stream_start/3' with options: `owner' (the process the messages go
-%% to, and whose death cancels the stream; default the caller), `window'
-%% (at most this many items unacknowledged with `stream_ack/1,2': the
-%% generator waits meanwhile; default no limit), `kwargs'.
+%% @doc `stream_start(Target, Module, Function, Args, Opts)': `stream_start/4'
+%% on Target, a pool or a context of this node; the stream stays on the
+%% member that runs it. Another node's pool, a context of another node and
+%% `{cluster, Pool}' are `{error, {unsupported_target, Target}}'.
+-spec stream_start(target(), name(), name(), list(),
+                   #{owner => pid(), window => pos_integer(), kwargs => map()}) ->
+          {ok, reference()} | {error, {unsupported_target, target()} | error_reason()}.
+stream_start(Target, Module, Function, Args, Opts) when ?is_target(Target) ->
+    start_stream(Target, Module, Function, Args, Opts).
+
+%% @doc `stream_start(Module, Function, Args, Opts)': `stream_start/3' with
+%% options: `owner' (the process the messages go to, and whose death
+%% cancels the stream; default the caller), `window' (at most this many
+%% items unacknowledged with `stream_ack/1,2': the generator waits
+%% meanwhile; default no limit), `kwargs'. `stream_start(Target, Module,
+%% Function, Args)': on Target (see `stream_start/5'), told apart as
+%% `call/4' does.
 -spec stream_start(name(), name(), list(),
                    #{owner => pid(), window => pos_integer(), kwargs => map()}) ->
-          {ok, reference()}.
+          {ok, reference()}
+        ; (target(), name(), atom() | binary(), list()) ->
+          {ok, reference()} | {error, {unsupported_target, target()} | error_reason()}.
+stream_start(Target, Module, Function, Args)
+  when ?is_target(Target), ?is_function_name(Function), is_list(Args) ->
+    start_stream(Target, Module, Function, Args, #{});
 stream_start(Module, Function, Args, Opts) when is_list(Args), is_map(Opts) ->
-    Owner = maps:get(owner, Opts, self()),
-    Window = maps:get(window, Opts, infinity),
-    Kwargs = maps:get(kwargs, Opts, #{}),
-    true = is_pid(Owner) andalso (Window =:= infinity orelse (is_integer(Window) andalso Window > 0))
-        andalso is_map(Kwargs) orelse error(badarg, [Module, Function, Args, Opts]),
-    [Kind, Spec] = stream_source(Module, Function, Args, Kwargs),
-    py_stream:start({Kind, Spec}, Owner, Window).
+    start_stream(none, Module, Function, Args, Opts).
 
 %% @doc Acknowledges one item of a windowed stream.
 -spec stream_ack(reference()) -> ok.
@@ -409,8 +489,10 @@ reload(Module) ->
 async_call(Module, Function, Args) ->
     spawn_call(Module, Function, Args).
 
-%% @doc `async_call/3' with keyword arguments.
--spec async_call(name(), name(), list(), map()) -> reference().
+%% @doc `async_call/3' with keyword arguments, or on a target:
+%% `async_call(Target, Module, Function, Args)', as `spawn_call/4'.
+-spec async_call(name(), name(), list(), map()) -> reference()
+        ; (target(), name(), atom() | binary(), list()) -> reference().
 async_call(Module, Function, Args, Kwargs) ->
     spawn_call(Module, Function, Args, Kwargs).
 
@@ -436,7 +518,7 @@ async_gather(Calls) ->
 -spec async_gather([{name(), name(), list()} | {name(), name(), list(), map()}], timeout()) ->
           {ok, [term()]} | {error, error_reason()}.
 async_gather(Calls, Timeout) when is_list(Calls), ?is_timeout(Timeout) ->
-    py_async:parallel([parallel_term(C) || C <- Calls], Timeout).
+    py_route:parallel(none, [parallel_term(C) || C <- Calls], Timeout).
 
 %% @doc `Handle.Method(*Args)' on the object a handle names (made with
 %% `call/5' and `#{return => ref}'): ``py:call_method(H, append, [4])''.
@@ -591,6 +673,15 @@ identifier(Name) ->
 parallel_term({M, F, A}) when is_list(A) -> call_term(M, F, A, #{});
 parallel_term({M, F, A, Kw}) when is_list(A), is_map(Kw) -> call_term(M, F, A, Kw);
 parallel_term(Other) -> error(badarg, [Other]).
+
+start_stream(Target, Module, Function, Args, Opts) when is_list(Args), is_map(Opts) ->
+    Owner = maps:get(owner, Opts, self()),
+    Window = maps:get(window, Opts, infinity),
+    Kwargs = maps:get(kwargs, Opts, #{}),
+    true = is_pid(Owner) andalso (Window =:= infinity orelse (is_integer(Window) andalso Window > 0))
+        andalso is_map(Kwargs) orelse error(badarg, [Module, Function, Args, Opts]),
+    py_route:stream_start(Target, list_to_tuple(stream_source(Module, Function, Args, Kwargs)),
+                          Owner, Window).
 
 %% Keyword names are atoms or binaries (Python wants str).
 check_keywords(Kwargs) when map_size(Kwargs) =:= 0 ->

@@ -13,6 +13,9 @@ start(_Type, _Args) ->
     case py_config:check() of
         ok ->
             ok = let_domain_through_default_handler(),
+            %% Routes and run-time pools outlive restarts inside the tree,
+            %% not a new start of the application.
+            ok = py_pool:clear_routes(),
             py_sup:start_link();
         {error, _} = Error ->
             Error

@@ -6,24 +6,30 @@
 %% answer does; the handle is a reference mapped, in the caller's process
 %% dictionary, to the request's Ref. So only the process that spawned a call
 %% can await or cancel it (its answer is in that process's mailbox), as in
-%% erlang_python. A cast is a call made by a short-lived process of its
-%% own, which logs a failure with its Python traceback.
+%% erlang_python. A call spawned on another node is served there by a
+%% process of its own (`py_dist:spawn_request/5'), whose answer comes to an
+%% alias of the caller. A cast is a call made by a short-lived process of
+%% its own, which logs a failure with its Python traceback.
+%%
+%% Where each call goes was decided by `py_route': this module takes the
+%% target (or the other node) it was given.
 -module(py_async).
 
 -include("py_protocol.hrl").
 
--export([cast/2, spawn_call/2, await/2, cancel/1, parallel/1, parallel/2]).
+-export([cast/3, spawn_call/3, spawn_remote/4, await/2, cancel/1, gather/2]).
 
 -define(HANDLE_KEY(Handle), {'$py_spawned', Handle}).
 
 %% API.
 
-%% @doc Runs the call request Term in a process of its own; a failure is
-%% logged (with the traceback for a Python exception), never lost.
--spec cast(term(), timeout() | default) -> ok.
-cast(Term = {Module, Function, _, _}, Timeout) ->
+%% @doc Runs the call request Term on Target (any target, this node's or
+%% another's) in a process of its own; a failure is logged here (with the
+%% traceback for a Python exception), never lost.
+-spec cast(py:target(), term(), timeout() | default) -> ok.
+cast(Target, Term = {Module, Function, _, _}, Timeout) ->
     _ = spawn(fun() ->
-                      case py_call:request(?PY_CALL, Term, Timeout) of
+                      case py_call:request_to(Target, ?PY_CALL, Term, Timeout) of
                           {ok, _} ->
                               ok;
                           {error, {Class, Message}} when is_binary(Message) ->
@@ -39,16 +45,22 @@ cast(Term = {Module, Function, _, _}, Timeout) ->
               end),
     ok.
 
-%% @doc Posts the call request Term and returns a handle for await/2.
--spec spawn_call(term(), timeout() | default) -> reference().
-spawn_call(Term, Timeout) ->
-    Handle = make_ref(),
-    Entry = case py_call:post(?PY_CALL, Term, Timeout) of
-                {posted, Ref, Pending, _} -> {Ref, Pending};
-                {error, _} = Error -> {failed, Error}
-            end,
-    put(?HANDLE_KEY(Handle), Entry),
-    Handle.
+%% @doc Posts the call request Term to Target (a pool or a context of this
+%% node), or remembers why it could not (`{error, _}' in place of a
+%% target), and returns a handle for await/2.
+-spec spawn_call(py_pool:target() | {error, term()}, term(), timeout() | default) -> reference().
+spawn_call({error, _} = Error, _Term, _Timeout) ->
+    handle({failed, Error});
+spawn_call(Target, Term, Timeout) ->
+    handle(case py_call:post_to(Target, ?PY_CALL, Term, Timeout) of
+               {posted, Ref, Pending, _} -> {Ref, Pending};
+               {error, _} = Error -> {failed, Error}
+           end).
+
+%% @doc spawn_call/3 on Target of another node, Node.
+-spec spawn_remote(node(), term(), term(), timeout() | default) -> reference().
+spawn_remote(Node, Target, Term, Timeout) ->
+    handle(py_dist:spawn_request(Node, Target, ?PY_CALL, Term, Timeout)).
 
 %% @doc The result of a spawned call, waiting up to Timeout for it. On
 %% timeout the call goes on: await it again, or cancel it.
@@ -60,9 +72,16 @@ await(Handle, Timeout) ->
         {failed, Error} ->
             erase(?HANDLE_KEY(Handle)),
             Error;
+        Remote = {remote, _, _, _, _} ->
+            case py_dist:await_remote(Remote, wait(Timeout)) of
+                timeout ->
+                    {error, timeout};
+                Result ->
+                    erase(?HANDLE_KEY(Handle)),
+                    Result
+            end;
         {Ref, Pending} ->
-            T = case Timeout of default -> py_call:default_timeout(); _ -> Timeout end,
-            case py_call:await(Ref, Pending, T) of
+            case py_call:await(Ref, Pending, wait(Timeout)) of
                 timeout ->
                     {error, timeout};
                 Result ->
@@ -77,22 +96,19 @@ await(Handle, Timeout) ->
 cancel(Handle) ->
     case erase(?HANDLE_KEY(Handle)) of
         {Ref, Pending} -> py_call:cancel(Ref, Pending);
+        Remote = {remote, _, _, _, _} -> py_dist:cancel_remote(Remote);
         _ -> ok
     end.
 
-%% @doc Runs the call requests at once; `{ok, Values}' in their order, or
-%% the first error. Each call has the default timeout.
--spec parallel([term()]) -> {ok, [term()]} | {error, py:error_reason()}.
-parallel(Terms) ->
-    parallel(Terms, default).
-
-%% @doc parallel/1 with one timeout for the whole set; calls still running
-%% then are cancelled.
--spec parallel([term()], timeout() | default) -> {ok, [term()]} | {error, py:error_reason()}.
-parallel(Terms, Timeout) ->
-    T = case Timeout of default -> py_call:default_timeout(); _ -> Timeout end,
-    Deadline = case T of infinity -> infinity; _ -> erlang:monotonic_time(millisecond) + T end,
-    Handles = [spawn_call(Term, default) || Term <- Terms],
+%% @doc The results of spawned calls, waited for with one timeout for the
+%% whole set (calls still running then are cancelled): `{ok, Values}' in
+%% their order, or the first error.
+-spec gather([reference()], timeout() | default) -> {ok, [term()]} | {error, py:error_reason()}.
+gather(Handles, Timeout) ->
+    Deadline = case wait(Timeout) of
+                   infinity -> infinity;
+                   T -> erlang:monotonic_time(millisecond) + T
+               end,
     Results = [finish(H, Deadline) || H <- Handles],
     case [E || {error, _} = E <- Results] of
         [] -> {ok, [V || {ok, V} <- Results]};
@@ -113,6 +129,14 @@ finish(Handle, Deadline) ->
         Result ->
             Result
     end.
+
+handle(Entry) ->
+    Handle = make_ref(),
+    put(?HANDLE_KEY(Handle), Entry),
+    Handle.
+
+wait(default) -> py_call:default_timeout();
+wait(Timeout) -> Timeout.
 
 traceback() ->
     case py_call:last_traceback() of

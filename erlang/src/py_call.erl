@@ -32,7 +32,7 @@
 -include("py_protocol.hrl").
 
 -export([request/3, request_to/4, request_on/4, post/3, post_to/4, post_on/4,
-         await/3, cancel/2, abandon/3, default_timeout/0, last_traceback/0, target_port/2]).
+         await/3, await_unless/4, cancel/2, abandon/3, default_timeout/0, last_traceback/0, target_port/2]).
 
 -define(TRACEBACK_KEY, '$py_last_traceback').
 
@@ -58,7 +58,7 @@ request(Kind, Term, Timeout) ->
 -spec request_to(py_pool:target() | {cluster, atom()}, 0..255, term(), timeout() | default) ->
           {ok, term()} | {error, term()}.
 request_to(Target, Kind, Term, Timeout) ->
-    case remote(Target) of
+    case py_dist:where(Target) of
         local ->
             await_posted(post_to(Target, Kind, Term, Timeout));
         {local, LocalTarget} ->
@@ -156,6 +156,19 @@ await(Ref, Pending, Timeout) ->
         _ -> await_serving(Ref, Pending, deadline(Timeout))
     end.
 
+%% @doc Waits for the answer to a posted request unless, first, a message
+%% `{Stop, cancel}' comes or the monitor Mon fires: the request is then
+%% interrupted (as on a timeout) and the result is `{error, cancelled}'.
+-spec await_unless(non_neg_integer(), ets:tid(), reference(), reference()) ->
+          {ok, term()} | {error, term()}.
+await_unless(Ref, Pending, Stop, Mon) ->
+    receive
+        {py_reply, Ref, Body} -> reply(Body);
+        {py_down, Ref, Reason} -> {error, Reason};
+        {Stop, cancel} -> stopped(Ref, Pending);
+        {'DOWN', Mon, process, _, _} -> stopped(Ref, Pending)
+    end.
+
 %% @doc Interrupts a posted request whose answer this process no longer
 %% wants, as a timeout does; an answer already delivered is dropped.
 -spec cancel(non_neg_integer(), ets:tid()) -> ok.
@@ -205,12 +218,6 @@ await_posted({posted, Ref, Pending, T}) ->
     end;
 await_posted({error, _} = Error) ->
     Error.
-
-%% Where a target lives: here, or on another node (and what to ask there).
-remote(#py_context{node = Node} = Context) when Node =/= node() -> {Node, Context};
-remote({cluster, Pool}) when is_atom(Pool) -> py_dist:pick(Pool);
-remote({Pool, Node}) when is_atom(Pool), is_atom(Node), Node =/= node() -> {Node, Pool};
-remote(_) -> local.
 
 %% On another node through distribution: erpc, whose monitor ends the wait
 %% with `noconnection' as soon as the node is known to be down.
@@ -339,6 +346,12 @@ timed_out(Ref, Pending) ->
             after 0 ->
                 {error, timeout}
             end
+    end.
+
+stopped(Ref, Pending) ->
+    case timed_out(Ref, Pending) of
+        {error, timeout} -> {error, cancelled};
+        Answered -> Answered
     end.
 
 deadline(infinity) -> infinity;

@@ -21,20 +21,27 @@
 
 -include("py_protocol.hrl").
 
--export([request/4, main_call/4, close/1]).
+-export([request/4, main_call/4, close/1, body/3]).
 
 -define(PIN_KEY(Pool), {'$py_pin', Pool}).
 -define(NS_KEY(Pool, Index), {'$py_namespace', Pool, Index}).
 
-%% @doc Runs request Kind whose body BodyFun(NamespaceId) makes, in the
+%% @doc Runs request Kind with Body (as for a plain request) in the
 %% calling process's namespace in Target (a pool or a context of this node).
--spec request(py_pool:target(), 0..255, fun((pos_integer()) -> term()), timeout() | default) ->
+-spec request(py_pool:target(), 0..255, term(), timeout() | default) ->
           {ok, term()} | {error, term()}.
-request(Target, Kind, BodyFun, Timeout) ->
+request(Target, Kind, Body, Timeout) ->
     case member_port(Target, Timeout) of
-        {ok, P} -> in_namespace(P, Kind, BodyFun, Timeout);
+        {ok, P} -> in_namespace(P, Kind, Body, Timeout);
         {error, _} = Error -> Error
     end.
+
+%% @doc The body of request Kind with Body run in namespace NsId (the
+%% protocol's eval, exec and call bodies with the namespace id added).
+-spec body(0..255, term(), pos_integer()) -> tuple().
+body(?PY_EVAL, {Source, Locals}, NsId) -> {Source, Locals, NsId};
+body(?PY_EXEC, Source, NsId) -> {Source, NsId};
+body(?PY_CALL, {M, F, A, Kw}, NsId) -> {M, F, A, Kw, NsId}.
 
 %% @doc A `py:call('__main__', ...)' body (without its namespace) to
 %% Target: in the caller's namespace when it has one there, else a plain
@@ -46,7 +53,7 @@ main_call(Target, {M, F, A, Kw}, Timeout, Explicit) ->
         {Pool, Index} ->
             case get(?NS_KEY(Pool, Index)) of
                 {_Inc, _NsId} ->
-                    request(Target, ?PY_CALL, fun(NsId) -> {M, F, A, Kw, NsId} end, Timeout);
+                    request(Target, ?PY_CALL, {M, F, A, Kw}, Timeout);
                 undefined ->
                     plain(Target, {M, F, A, Kw}, Timeout, Explicit)
             end;
@@ -109,23 +116,23 @@ known_member(Target) ->
             end
     end.
 
-in_namespace(P = #py_port{pool = Pool, index = Index, incarnation = Inc}, Kind, BodyFun, Timeout) ->
+in_namespace(P = #py_port{pool = Pool, index = Index, incarnation = Inc}, Kind, Body, Timeout) ->
     case get(?NS_KEY(Pool, Index)) of
         {Inc, NsId} ->
-            py_call:request_on(P, Kind, BodyFun(NsId), Timeout);
+            py_call:request_on(P, Kind, body(Kind, Body, NsId), Timeout);
         {OldInc, _NsId} ->
             %% The member restarted: the namespace died with its port. Said
             %% once; a port of an earlier start of the pool is no news.
             erase(?NS_KEY(Pool, Index)),
             case py_pool_keeper:lost_reason(Pool, Index, OldInc) of
                 {lost, Reason} -> {error, {context_lost, Reason}};
-                unknown -> in_namespace(P, Kind, BodyFun, Timeout)
+                unknown -> in_namespace(P, Kind, Body, Timeout)
             end;
         undefined ->
             case py_pool_keeper:register_namespace(Pool, Index, Inc) of
                 {ok, NsId} ->
                     put(?NS_KEY(Pool, Index), {Inc, NsId}),
-                    py_call:request_on(P, Kind, BodyFun(NsId), Timeout);
+                    py_call:request_on(P, Kind, body(Kind, Body, NsId), Timeout);
                 {error, _} = Error ->
                     Error
             end

@@ -11,7 +11,13 @@
 %%     `{erlang_python, port, Pool, Index}'. A member restarting has none.</li>
 %% <li>`{erlang_python, routes}': `py:register_pool/2' routes, a map from
 %%     `Module' or `{Module, Function}' (binaries) to a pool.</li>
+%% <li>`{erlang_python, run_time_pools}': the pools `py:start_pool/2'
+%%     started and `py:stop_pool/1' did not stop, with their settings, so
+%%     that `py_pools_sup' starts them again when it restarts.</li>
 %% </ul>
+%% The routes and the run-time pools belong to no process: a restart of
+%% any part of the tree keeps them; the application's start clears them
+%% (`clear_routes/0').
 %% Routing reads these, and each member's pending table (its size is the
 %% number of requests the member has not answered): no process is asked.
 -module(py_pool).
@@ -21,7 +27,7 @@
 -export([port/1, port/2, route/1, member/2, members/1, member_key/2, pools/0, pool_size/1,
          settings/1, context/1, all_ports/0, await_member/3]).
 -export([start_pool/2, stop_pool/1, register_pool/2, unregister_pool/1, lookup_pool/2]).
--export([publish/3, unpublish/1, clear_routes/0]).
+-export([publish/3, unpublish/1, clear_routes/0, run_time_pools/0]).
 
 -type pool() :: atom().
 -type target() :: pool() | #py_context{} | {pool(), node()}.
@@ -30,6 +36,7 @@
 -define(POOLS_KEY, {erlang_python, pools}).
 -define(POOL_KEY(Pool), {erlang_python, pool, Pool}).
 -define(ROUTES_KEY, {erlang_python, routes}).
+-define(RUN_TIME_KEY, {erlang_python, run_time_pools}).
 
 %% API.
 
@@ -166,8 +173,16 @@ start_pool(Name, Opts) when is_atom(Name) ->
     case py_config:pool_settings(Name, Opts) of
         {ok, Settings} ->
             case whereis(py_pools_sup) of
-                undefined -> {error, not_started};
-                _ -> py_pools_sup:start_pool(Name, Settings)
+                undefined ->
+                    {error, not_started};
+                _ ->
+                    case py_pools_sup:start_pool(Name, Settings) of
+                        {ok, _} = Started ->
+                            ok = change_run_time(fun(Pools) -> Pools#{Name => Settings} end),
+                            Started;
+                        Error ->
+                            Error
+                    end
             end;
         {error, _} = Error ->
             Error
@@ -180,8 +195,11 @@ stop_pool(default) ->
     {error, default_pool};
 stop_pool(Name) when is_atom(Name) ->
     case whereis(py_pools_sup) of
-        undefined -> {error, not_started};
-        _ -> py_pools_sup:stop_pool(Name)
+        undefined ->
+            {error, not_started};
+        _ ->
+            ok = change_run_time(fun(Pools) -> maps:remove(Name, Pools) end),
+            py_pools_sup:stop_pool(Name)
     end.
 
 %% @doc Routes calls of Module (every function), or of `{Module, Function}',
@@ -346,17 +364,31 @@ del_route(Key) ->
 
 %% In py_registry: applies Change to the routes.
 change_routes(Change) ->
-    Routes = persistent_term:get(?ROUTES_KEY, #{}),
-    case Change(Routes) of
-        Routes -> ok;
-        New -> persistent_term:put(?ROUTES_KEY, New)
+    change_term(?ROUTES_KEY, Change).
+
+%% In py_registry: applies Change to the map under Key.
+change_term(Key, Change) ->
+    Old = persistent_term:get(Key, #{}),
+    case Change(Old) of
+        Old -> ok;
+        New -> persistent_term:put(Key, New)
     end.
 
-%% @private When the application starts: no routes yet.
+%% @private When the application starts: no routes and no run-time pools yet.
 -spec clear_routes() -> ok.
 clear_routes() ->
     _ = persistent_term:erase(?ROUTES_KEY),
+    _ = persistent_term:erase(?RUN_TIME_KEY),
     ok.
+
+%% @private The pools started by `start_pool/2' and not stopped, in the
+%% order of their names, with their checked settings.
+-spec run_time_pools() -> [{pool(), map()}].
+run_time_pools() ->
+    lists:sort(maps:to_list(persistent_term:get(?RUN_TIME_KEY, #{}))).
+
+change_run_time(Change) ->
+    py_registry:update(fun() -> change_term(?RUN_TIME_KEY, Change) end).
 
 text(A) when is_atom(A) -> atom_to_binary(A, utf8);
 text(B) when is_binary(B) -> B;

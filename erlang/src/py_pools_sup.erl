@@ -5,7 +5,9 @@
 %% `py:stop_pool/1' removes them. A pool whose members fail faster than its
 %% `restart_intensity' stops; this supervisor then gives up at once (its
 %% own intensity is 0), and `py_sup' restarts every pool, as it restarted
-%% the one port before pools.
+%% the one port before pools: the configured ones and those started at run
+%% time and not stopped (`py_pool:run_time_pools/0', kept outside the
+%% tree), with the settings they were started with.
 -module(py_pools_sup).
 -behaviour(supervisor).
 
@@ -56,8 +58,9 @@ pool_sup(Name) ->
 init([]) ->
     %% Checked by py_config:check/0 when the application started.
     {ok, Pools} = py_config:configured_pools(),
+    RunTime = [P || P = {Name, _} <- py_pool:run_time_pools(), not lists:keymember(Name, 1, Pools)],
     {ok, {#{strategy => one_for_one, intensity => 0, period => 1},
-          [child(Name, Settings) || {Name, Settings} <- Pools]}}.
+          [child(Name, Settings) || {Name, Settings} <- Pools ++ RunTime]}}.
 
 %% Internal.
 

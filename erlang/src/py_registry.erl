@@ -84,8 +84,6 @@ new_atoms() ->
 -spec init([]) -> {ok, #{new_atoms := non_neg_integer(), version := integer()}}.
 init([]) ->
     _ = ets:new(?MODULE, [named_table, protected, set, {read_concurrency, true}]),
-    %% Pool routes (py:register_pool/2) live as long as the registrations.
-    ok = py_pool:clear_routes(),
     {ok, #{new_atoms => 0, version => change_number()}}.
 
 -spec handle_call(term(), gen_server:from(), State) -> {reply, term(), State}.

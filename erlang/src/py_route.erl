@@ -2,12 +2,16 @@
 %% routes a module to (the default pool unless one is registered), a pool,
 %% a context or another node; `eval'/`exec' and `'__main__'' calls in the
 %% calling process's namespace (`py_namespace'). `py' checks the arguments
-%% and builds the request term; this module only picks the destination.
+%% and builds the request term; this module only picks the destination,
+%% for every call-shaped API: call, eval, exec, cast, spawn_call, parallel
+%% and streams. Target `none' means the caller named no target: the route
+%% of the call's module or function, else the default pool.
 -module(py_route).
 
 -include("py_protocol.hrl").
 
--export([call/2, call_on/3, eval/4, exec/3]).
+-export([call/2, call_on/3, eval/4, exec/3, close_namespace/1]).
+-export([cast/3, spawn_call/3, parallel/3, stream_start/4]).
 
 %% @doc A call `{Module, Function, Args, Kwargs}' with no pool named.
 -spec call({binary(), binary(), list(), map()}, timeout() | default) ->
@@ -25,45 +29,101 @@ call(Term = {Module, Function, _, _}, Timeout) ->
 %% @doc A call on Target: a pool, a context, `{Pool, Node}' or `{cluster, Pool}'.
 -spec call_on(py:target(), {binary(), binary(), list(), map()}, timeout() | default) ->
           {ok, term()} | {error, term()}.
-call_on(Target0, Term = {Module, _, _, _}, Timeout) ->
-    case local_target(Target0) of
-        {local, Target} when Module =:= <<"__main__">> ->
-            py_namespace:main_call(Target, Term, Timeout, true);
-        {local, Target} ->
-            py_call:request_to(Target, ?PY_CALL, Term, Timeout);
-        remote ->
-            py_call:request_to(Target0, ?PY_CALL, Term, Timeout)
+call_on(Target, Term = {<<"__main__">>, _, _, _}, Timeout) ->
+    case py_dist:where(Target) of
+        local -> py_namespace:main_call(Target, Term, Timeout, true);
+        {local, Pool} -> py_namespace:main_call(Pool, Term, Timeout, true);
+        {error, _} = Error -> Error;
+        {Node, Remote} -> py_dist:request_in_namespace(Node, Remote, ?PY_CALL, Term, Timeout)
+    end;
+call_on(Target, Term, Timeout) ->
+    py_call:request_to(Target, ?PY_CALL, Term, Timeout).
+
+%% @doc `py:cast': Term runs on Target (or its route) in a process of its own.
+-spec cast(py:target() | none, {binary(), binary(), list(), map()}, timeout() | default) -> ok.
+cast(none, Term = {Module, Function, _, _}, Timeout) ->
+    py_async:cast(py_pool:lookup_pool(Module, Function), Term, Timeout);
+cast(Target, Term, Timeout) ->
+    py_async:cast(Target, Term, Timeout).
+
+%% @doc `py:spawn_call': posts Term to Target (or its route); a handle for
+%% `py_async:await/2'. On this node the call goes to the least-loaded
+%% member now (a context: its member); on another node a process there
+%% posts it.
+-spec spawn_call(py:target() | none, {binary(), binary(), list(), map()}, timeout() | default) ->
+          reference().
+spawn_call(none, Term = {Module, Function, _, _}, Timeout) ->
+    spawn_call(py_pool:lookup_pool(Module, Function), Term, Timeout);
+spawn_call(Target, Term, Timeout) ->
+    case py_dist:where(Target) of
+        local -> py_async:spawn_call(Target, Term, Timeout);
+        {local, Pool} -> py_async:spawn_call(Pool, Term, Timeout);
+        {error, _} = Error -> py_async:spawn_call(Error, Term, Timeout);
+        {Node, Remote} -> py_async:spawn_remote(Node, Remote, Term, Timeout)
     end.
 
-%% A target on this node, as the pool name or context namespaces are kept
-%% under; eval/exec on another node run there in a process of their own,
-%% so in a namespace that lives for that one request.
-local_target({Pool, Node}) when Pool =/= cluster, Node =:= node() -> {local, Pool};
-local_target({cluster, _}) -> remote;
-local_target({_Pool, _Node}) -> remote;
-local_target(#py_context{node = Node}) when Node =/= node() -> remote;
-local_target(Target) -> {local, Target}.
+%% @doc `py:parallel': every call spawned at once, each routed on its own
+%% (so a pool's members share them: each goes to the member with the
+%% fewest pending requests at that moment), then gathered.
+-spec parallel(py:target() | none, [{binary(), binary(), list(), map()}], timeout() | default) ->
+          {ok, [term()]} | {error, term()}.
+parallel(Target, Terms, Timeout) ->
+    py_async:gather([spawn_call(Target, Term, default) || Term <- Terms], Timeout).
 
-%% @doc An expression (Source, a binary) with Locals on Target.
+%% @doc `py:stream_start': the stream runs on a member of this node, which
+%% keeps it for its whole life (its credit and cancel are the member's
+%% request's). Another node's pool is `{error, {unsupported_target, T}}':
+%% the window's credit is kept by this node's stream server.
+-spec stream_start(py:target() | none, {binary(), list()}, pid(), pos_integer() | infinity) ->
+          {ok, reference()} | {error, term()}.
+stream_start(none, Source = {<<"call">>, [Module, Function | _]}, Owner, Window) ->
+    stream_start(py_pool:lookup_pool(Module, Function), Source, Owner, Window);
+stream_start(none, Source, Owner, Window) ->
+    stream_start(default, Source, Owner, Window);
+stream_start({cluster, _} = Target, _Source, _Owner, _Window) ->
+    {error, {unsupported_target, Target}};
+stream_start(Target, Source, Owner, Window) ->
+    case py_dist:where(Target) of
+        local -> py_stream:start(Target, Source, Owner, Window);
+        {local, Pool} -> py_stream:start(Pool, Source, Owner, Window);
+        {_Node, _Remote} -> {error, {unsupported_target, Target}}
+    end.
+
+%% @doc An expression (Source, a binary) with Locals on Target, in the
+%% calling process's namespace there (on another node too).
 -spec eval(py:target(), binary(), map(), timeout() | default) -> {ok, term()} | {error, term()}.
-eval(Target0, Source, Locals, Timeout) when is_map(Locals) ->
-    case local_target(Target0) of
-        {local, Target} ->
-            py_namespace:request(Target, ?PY_EVAL, fun(Ns) -> {Source, Locals, Ns} end, Timeout);
-        remote ->
-            py_call:request_to(Target0, ?PY_EVAL, {Source, Locals}, Timeout)
-    end.
+eval(Target, Source, Locals, Timeout) when is_map(Locals) ->
+    in_namespace(Target, ?PY_EVAL, {Source, Locals}, Timeout).
 
-%% @doc Statements (Source, a binary) on Target; `ok' or the error.
+%% @doc Statements (Source, a binary) on Target, in the calling process's
+%% namespace there; `ok' or the error.
 -spec exec(py:target(), binary(), timeout() | default) -> ok | {error, term()}.
-exec(Target0, Source, Timeout) ->
-    Result = case local_target(Target0) of
-                 {local, Target} ->
-                     py_namespace:request(Target, ?PY_EXEC, fun(Ns) -> {Source, Ns} end, Timeout);
-                 remote ->
-                     py_call:request_to(Target0, ?PY_EXEC, Source, Timeout)
-             end,
-    case Result of
+exec(Target, Source, Timeout) ->
+    case in_namespace(Target, ?PY_EXEC, Source, Timeout) of
         {ok, _} -> ok;
         Error -> Error
+    end.
+
+%% @doc Drops the calling process's namespaces in Target (a pool: every
+%% member's; a context: its member's), on this node or another.
+-spec close_namespace(py:target()) -> ok | {error, term()}.
+close_namespace(Target) ->
+    case py_dist:where(Target) of
+        local -> py_namespace:close(Target);
+        {local, Pool} -> py_namespace:close(Pool);
+        {error, _} = Error -> Error;
+        {Node, Remote} -> py_dist:close_namespace(Node, Remote)
+    end.
+
+%% Internal.
+
+%% Eval and exec on this node keep the namespace's id in the caller's
+%% process dictionary (py_namespace); on another node that node's keeper
+%% keeps it for the caller (py_dist_namespace).
+in_namespace(Target, Kind, Body, Timeout) ->
+    case py_dist:where(Target) of
+        local -> py_namespace:request(Target, Kind, Body, Timeout);
+        {local, Pool} -> py_namespace:request(Pool, Kind, Body, Timeout);
+        {error, _} = Error -> Error;
+        {Node, Remote} -> py_dist:request_in_namespace(Node, Remote, Kind, Body, Timeout)
     end.

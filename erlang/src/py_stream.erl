@@ -26,7 +26,7 @@
 
 -include("py_protocol.hrl").
 
--export([start_link/0, start/3, ack/2, cancel/1, credit/1, finish/1]).
+-export([start_link/0, start/4, ack/2, cancel/1, credit/1, finish/1]).
 -export([init/1, handle_call/3, handle_cast/2, handle_info/2]).
 
 -record(stream, {
@@ -47,12 +47,15 @@
 start_link() ->
     gen_server:start_link({local, ?MODULE}, ?MODULE, [], []).
 
-%% @doc Starts a stream of the source {Kind, Spec} (see erlang._stream) to
-%% Owner; Window is the most items unacknowledged, or infinity.
--spec start({binary(), list()}, pid(), pos_integer() | infinity) -> {ok, reference()}.
-start(Source, Owner, Window) ->
+%% @doc Starts a stream of the source {Kind, Spec} (see erlang._stream) on
+%% Target (a pool or a context of this node) to Owner; Window is the most
+%% items unacknowledged, or infinity. The stream stays on the member its
+%% request went to.
+-spec start(py_pool:target(), {binary(), list()}, pid(), pos_integer() | infinity) ->
+          {ok, reference()}.
+start(Target, Source, Owner, Window) ->
     Ref = make_ref(),
-    ok = gen_server:call(?MODULE, {start, Ref, Source, Owner, Window}),
+    ok = gen_server:call(?MODULE, {start, Ref, Target, Source, Owner, Window}),
     {ok, Ref}.
 
 %% @doc Acknowledges K items of stream Ref: up to K more may be sent.
@@ -84,9 +87,9 @@ init([]) ->
     {ok, #{}}.
 
 -spec handle_call(term(), gen_server:from(), map()) -> {reply, term(), map()} | {noreply, map()}.
-handle_call({start, Ref, Source, Owner, Window}, _From, Streams) ->
+handle_call({start, Ref, Target, Source, Owner, Window}, _From, Streams) ->
     Self = self(),
-    Runner = spawn(fun() -> run(Self, Ref, Source, Owner, Window) end),
+    Runner = spawn(fun() -> run(Self, Ref, Target, Source, Owner, Window) end),
     _ = monitor(process, Runner),
     S = #stream{owner = Owner, monitor = monitor(process, Owner), window = Window,
                 runner = Runner},
@@ -164,10 +167,10 @@ handle_info(_Other, Streams) ->
 %% Internal.
 
 %% The runner: one request for the stream's whole life.
-run(Server, Ref, {Kind, Spec}, Owner, Window) ->
+run(Server, Ref, Target, {Kind, Spec}, Owner, Window) ->
     Term = {<<"erlang._stream">>, <<"run">>,
             [Owner, Ref, case Window of infinity -> none; N -> N end, Kind, Spec], #{}},
-    Result = case py_call:post(?PY_CALL, Term, default) of
+    Result = case py_call:post_to(Target, ?PY_CALL, Term, default) of
                  {posted, RRef, Pending, _} ->
                      gen_server:cast(Server, {posted, Ref, {RRef, Pending}}),
                      py_call:await(RRef, Pending, infinity);

@@ -12,7 +12,10 @@
 -export([a_call_to_a_pool_on_another_node_returns_its_value/1,
          a_python_thread_there_calls_a_function_registered_there/1,
          cluster_routing_picks_members_on_every_node/1,
-         killing_the_peer_answers_pending_callers_with_nodedown/1]).
+         killing_the_peer_answers_pending_callers_with_nodedown/1,
+         eval_and_exec_there_run_in_the_callers_namespace/1,
+         spawn_call_cast_and_parallel_reach_another_node/1,
+         streams_on_another_node/1]).
 
 -define(COOKIE, erlang_python_ct).
 
@@ -20,7 +23,10 @@ all() ->
     [a_call_to_a_pool_on_another_node_returns_its_value,
      a_python_thread_there_calls_a_function_registered_there,
      cluster_routing_picks_members_on_every_node,
-     killing_the_peer_answers_pending_callers_with_nodedown].
+     killing_the_peer_answers_pending_callers_with_nodedown,
+     eval_and_exec_there_run_in_the_callers_namespace,
+     spawn_call_cast_and_parallel_reach_another_node,
+     streams_on_another_node].
 
 init_per_suite(Config) ->
     %% run-ct.sh named this node; a run without that name cannot host peers.
@@ -110,6 +116,123 @@ killing_the_peer_answers_pending_callers_with_nodedown(Config) ->
            [lists:min(Times), lists:max(Times)]),
     true = lists:max(Times) < 1000,
     {error, {nodedown, Node}} = py:call({default, Node}, math, sqrt, [4]).
+
+%% eval/exec sent to the peer run in a namespace there owned by the calling
+%% process here: A's `x = 1' is invisible to B; '__main__' calls resolve
+%% in it; the peer's keeper frees it when A exits (a monitor across the
+%% nodes) or closes it; a member's death loses it once (context_lost).
+eval_and_exec_there_run_in_the_callers_namespace(Config) ->
+    Node = ?config(node, Config),
+    There = {default, Node},
+    Count = fun() -> erpc:call(Node, py_pool_keeper, count, [default]) end,
+    0 = Count(),
+    Self = self(),
+    A = spawn_link(fun() ->
+                           ok = py:exec(There, <<"x = 1\ndef get_x():\n    return x\n">>),
+                           Self ! {a, py:eval(There, <<"x">>),
+                                   py:call(There, '__main__', get_x, [])},
+                           receive stop -> ok end
+                   end),
+    receive {a, {ok, 1}, {ok, 1}} -> ok after 10000 -> ct:fail(no_answer_from_a) end,
+    1 = Count(),
+    %% B, another process here: none of A's names.
+    _B = spawn_link(fun() -> Self ! {b, py:eval(There, <<"x">>),
+                                    py:call(There, '__main__', get_x, [])} end),
+    receive {b, {error, {'NameError', _}}, {error, _}} -> ok after 10000 -> ct:fail(no_answer_from_b)
+    end,
+    %% Nor does the peer's own process see it.
+    {error, {'NameError', _}} = erpc:call(Node, py, eval, [<<"x">>]),
+    %% A exits: the peer frees its namespace.
+    unlink(A),
+    exit(A, kill),
+    py_test_helper:wait_until(namespace_freed_there, fun() -> N = Count(), {N =:= 0, N} end, 5000),
+    %% close_namespace, with {Pool, Node} and with a context of the peer.
+    ok = py:exec(There, <<"y = 2">>),
+    {ok, 2} = py:eval(There, <<"y">>),
+    ok = py:close_namespace(There),
+    0 = Count(),
+    {error, {'NameError', _}} = py:eval(There, <<"y">>),
+    Ctx = erpc:call(Node, py, context, [default]),
+    ok = py:exec(Ctx, <<"z = 3">>),
+    {ok, 3} = py:eval(Ctx, <<"z">>),
+    {ok, 3} = py:eval(There, <<"z">>),          % the same member, the same namespace
+    ok = py:close_namespace(Ctx),
+    {error, {'NameError', _}} = py:eval(Ctx, <<"z">>),
+    %% The member there dies: the namespace is lost, said once.
+    ok = py:exec(There, <<"w = 4">>),
+    {ok, OsPid} = erpc:call(Node, py, call, [os, getpid, []]),
+    "" = os:cmd("kill -KILL " ++ integer_to_list(OsPid)),
+    py_test_helper:wait_until(member_back_there,
+                              fun() ->
+                                      R = erpc:call(Node, py, call, [os, getpid, []]),
+                                      {element(1, R) =:= ok andalso R =/= {ok, OsPid}, R}
+                              end, 30000),
+    {error, {context_lost, _}} = py:eval(There, <<"w">>),
+    {error, {'NameError', _}} = py:eval(There, <<"w">>),
+    ok = py:close_namespace(There),
+    py_test_helper:wait_until(all_freed_there, fun() -> N = Count(), {N =:= 0, N} end, 5000).
+
+%% spawn_call (await, cancel), cast and parallel with {Pool, Node} and
+%% {cluster, Pool}; a spawned call whose node goes down answers nodedown.
+spawn_call_cast_and_parallel_reach_another_node(Config) ->
+    Node = ?config(node, Config),
+    There = {default, Node},
+    {ok, RemotePid} = py:call(There, os, getpid, []),
+    {ok, RemotePid} = py:await(py:spawn_call(There, os, getpid, [])),
+    {ok, 8} = py:await(py:spawn_call(There, operator, pow, [2, 3], #{})),
+    {ok, RemotePid} = py:await(py:spawn_call(There, dist_fixture, pid_after, [0], #{}, 5000)),
+    {error, {'ZeroDivisionError', _}} = py:await(py:spawn_call(There, operator, truediv, [1, 0])),
+    %% A context of the peer.
+    Ctx = erpc:call(Node, py, context, [default]),
+    {ok, RemotePid} = py:await(py:spawn_call(Ctx, os, getpid, [])),
+    %% await with a timeout leaves the call running there; cancel interrupts it.
+    Pending = fun() -> #{pending_calls := N} = erpc:call(Node, py_coordinator, stats, []), N end,
+    Slow = py:spawn_call(There, dist_fixture, pid_after, [30]),
+    {error, timeout} = py:await(Slow, 100),
+    py_test_helper:wait_until(posted_there, fun() -> N = Pending(), {N =:= 1, N} end, 5000),
+    ok = py:cancel(Slow),
+    py_test_helper:wait_until(cancelled_there, fun() -> N = Pending(), {N =:= 0, N} end, 5000),
+    %% parallel: every call there.
+    {ok, [RemotePid, RemotePid, 3]} =
+        py:parallel(There, [{os, getpid, []}, {dist_fixture, pid_after, [0.1]}, {operator, add, [1, 2]}]),
+    %% cast: runs there, and the function tells us.
+    Self = self(),
+    ok = py:cast(There, dist_fixture, tell, [Self, there]),
+    receive {there, RemotePid} -> ok after 10000 -> ct:fail(no_cast_there) end,
+    ok = py:cast(Ctx, dist_fixture, tell, [Self], #{tag => ctx}),
+    receive {ctx, RemotePid} -> ok after 10000 -> ct:fail(no_cast_ctx) end,
+    %% {cluster, Pool}: a member here or there.
+    {ok, LocalPid} = py:call(os, getpid, []),
+    {ok, Picked} = py:await(py:spawn_call({cluster, default}, os, getpid, [])),
+    true = lists:member(Picked, [LocalPid, RemotePid]),
+    %% A pool that does not run there.
+    {error, {no_pool, nowhere}} = py:await(py:spawn_call({nowhere, Node}, os, getpid, [])),
+    %% The node goes down while a spawned call waits there.
+    Waiting = py:spawn_call(There, dist_fixture, pid_after, [30]),
+    py_test_helper:wait_until(waiting_there, fun() -> N = Pending(), {N =:= 1, N} end, 5000),
+    ok = peer:stop(?config(peer, Config)),
+    {error, {nodedown, Node}} = py:await(Waiting, 5000),
+    {error, {nodedown, Node}} = py:await(py:spawn_call(There, os, getpid, []), 5000).
+
+%% stream and stream_eval (one call that returns every item) work on the
+%% peer; a windowed stream_start there is refused with a clear error.
+streams_on_another_node(Config) ->
+    Node = ?config(node, Config),
+    There = {default, Node},
+    {ok, RemotePid} = py:call(There, os, getpid, []),
+    {ok, [RemotePid, RemotePid]} = py:stream(There, dist_fixture, pids, [2]),
+    {ok, [0, 1, 4]} = py:stream_eval(There, <<"(x * x for x in range(3))">>),
+    {error, {unsupported_target, There}} = py:stream_start(There, dist_fixture, pids, [2]),
+    Ctx = erpc:call(Node, py, context, [default]),
+    {error, {unsupported_target, Ctx}} =
+        py:stream_start(Ctx, dist_fixture, pids, [2], #{window => 1}),
+    {error, {unsupported_target, {cluster, default}}} =
+        py:stream_start({cluster, default}, dist_fixture, pids, [2]),
+    %% On this node, {Pool, node()} is a local pool.
+    {ok, Ref} = py:stream_start({default, node()}, dist_fixture, pids, [1]),
+    {ok, LocalPid} = py:call(os, getpid, []),
+    receive {py_stream, Ref, {data, LocalPid}} -> ok after 10000 -> ct:fail(no_item) end,
+    receive {py_stream, Ref, done} -> ok after 10000 -> ct:fail(no_done) end.
 
 %% Internal.
 

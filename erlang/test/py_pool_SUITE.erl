@@ -15,7 +15,11 @@
          killed_member_fails_only_its_callers/1,
          init_code_runs_again_after_a_restart/1,
          pools_setting_sizes_the_default_pool/1,
-         stats_show_every_pool_and_member/1]).
+         stats_show_every_pool_and_member/1,
+         spawn_call_and_cast_take_a_pool_or_a_context/1,
+         parallel_spreads_calls_over_a_pools_members/1,
+         streams_take_a_target_and_stay_on_their_member/1,
+         routes_and_run_time_pools_survive_a_restart_of_the_pools/1]).
 
 -define(FIX, pool_fixture).
 -define(INIT, <<"import os\nINIT_PID = os.getpid()\n"
@@ -27,7 +31,10 @@ all() ->
      a_context_pins_every_call_to_one_os_pid, registered_functions_are_callable_from_every_member,
      nested_call_in_a_callback_goes_back_to_its_member_and_thread,
      killed_member_fails_only_its_callers, init_code_runs_again_after_a_restart,
-     stats_show_every_pool_and_member, pools_setting_sizes_the_default_pool].
+     stats_show_every_pool_and_member, pools_setting_sizes_the_default_pool,
+     spawn_call_and_cast_take_a_pool_or_a_context, parallel_spreads_calls_over_a_pools_members,
+     streams_take_a_target_and_stay_on_their_member,
+     routes_and_run_time_pools_survive_a_restart_of_the_pools].
 
 init_per_suite(Config) ->
     ok = py_test_helper:start([?config(data_dir, Config)]),
@@ -176,7 +183,7 @@ killed_member_fails_only_its_callers(_Config) ->
     {ok, HealthyPid} = py:call(Healthy, os, getpid, []),
     #{pools := #{p_kill := #{members := Members}}} = py:stats(),
     [#{index := 1, restarts := 1, os_pid := NewPid}, #{index := 2, restarts := 0}] =
-        lists:sort(Members),
+        by_index(Members),
     ok = py:stop_pool(p_kill).
 
 init_code_runs_again_after_a_restart(_Config) ->
@@ -198,7 +205,7 @@ stats_show_every_pool_and_member(_Config) ->
     {ok, _} = py:start_pool(p_stats, #{size => 2, executor_threads => 3}),
     #{pools := #{default := #{size := 1}, p_stats := #{size := 2, members := Members}}} = py:stats(),
     [#{index := 1, os_pid := P1, pending := 0, restarts := 0, executors := E1},
-     #{index := 2, os_pid := P2, pending := 0, restarts := 0}] = lists:sort(Members),
+     #{index := 2, os_pid := P2, pending := 0, restarts := 0}] = by_index(Members),
     true = is_integer(P1) andalso is_integer(P2) andalso P1 =/= P2,
     true = E1 >= 1,
     ok = py:stop_pool(p_stats).
@@ -232,6 +239,154 @@ pools_setting_sizes_the_default_pool(Config) ->
         [_ | _] = ?config(data_dir, Config)
     end.
 
+%% spawn_call (await, cancel), async_call and cast on a pool and on a
+%% context: each form runs where its target says.
+spawn_call_and_cast_take_a_pool_or_a_context(_Config) ->
+    {ok, _} = py:start_pool(p_async, #{size => 2}),
+    MemberPids = lists:sort([begin {ok, P} = py:call(py:context({p_async, I}), os, getpid, []), P end
+                             || I <- [1, 2]]),
+    {ok, DefaultPid} = py:call(os, getpid, []),
+    %% A pool: any of its members, never the default pool's.
+    H1 = py:spawn_call(p_async, os, getpid, []),
+    {ok, P1} = py:await(H1),
+    true = lists:member(P1, MemberPids),
+    %% A context: always its member, with Kwargs and with a timeout too.
+    Ctx = py:context({p_async, 2}),
+    {ok, CtxPid} = py:call(Ctx, os, getpid, []),
+    [{ok, CtxPid} = py:await(py:spawn_call(Ctx, os, getpid, [])) || _ <- lists:seq(1, 20)],
+    {ok, 8} = py:await(py:spawn_call(Ctx, operator, pow, [2, 3], #{})),
+    {ok, CtxPid} = py:await(py:spawn_call(Ctx, ?FIX, pid_after, [0], #{}, 5000)),
+    {ok, CtxPid} = py:async_await(py:async_call(Ctx, os, getpid, [])),
+    %% The old forms still go to the default pool.
+    {ok, DefaultPid} = py:await(py:spawn_call(os, getpid, [], #{})),
+    {ok, DefaultPid} = py:await(py:spawn_call(os, getpid, [], #{}, 5000)),
+    %% await with a timeout leaves the call running on its member; cancel
+    %% interrupts it there.
+    Slow = py:spawn_call(Ctx, ?FIX, pid_after, [30]),
+    {error, timeout} = py:await(Slow, 50),
+    1 = pending(p_async, 2),
+    ok = py:cancel(Slow),
+    py_test_helper:wait_until(cancelled_on_its_member,
+                              fun() -> N = pending(p_async, 2), {N =:= 0, N} end, 5000),
+    %% cast: runs on the target; the function tells us where.
+    Self = self(),
+    ok = py:cast(Ctx, ?FIX, tell, [Self, ctx]),
+    receive {ctx, CtxPid} -> ok after 10000 -> ct:fail(no_cast_ctx) end,
+    ok = py:cast(Ctx, ?FIX, tell, [Self], #{tag => ctx_kw}),
+    receive {ctx_kw, CtxPid} -> ok after 10000 -> ct:fail(no_cast_kw) end,
+    ok = py:cast(Ctx, ?FIX, tell, [Self, ctx_t], #{}, 5000),
+    receive {ctx_t, CtxPid} -> ok after 10000 -> ct:fail(no_cast_timeout) end,
+    ok = py:cast(p_async, ?FIX, tell, [Self, pool]),
+    receive {pool, PoolPid} -> true = lists:member(PoolPid, MemberPids)
+    after 10000 -> ct:fail(no_cast_pool)
+    end,
+    ok = py:cast(?FIX, tell, [Self, default], #{}),
+    receive {default, DefaultPid} -> ok after 10000 -> ct:fail(no_cast_default) end,
+    %% A pool that does not run: the error comes with await.
+    {error, {no_pool, p_none}} = py:await(py:spawn_call(p_none, os, getpid, [])),
+    %% A route made with register_pool applies to spawn_call and cast too.
+    ok = py:register_pool(p_async, {?FIX, tell}),
+    ok = py:cast(?FIX, tell, [Self, routed], #{}),
+    receive {routed, RoutedPid} -> true = lists:member(RoutedPid, MemberPids)
+    after 10000 -> ct:fail(no_cast_routed)
+    end,
+    ok = py:unregister_pool({?FIX, tell}),
+    ok = py:stop_pool(p_async).
+
+%% parallel on a pool of 2: the calls are spread over both members (each
+%% goes to the member with the fewest pending requests when it is sent);
+%% on a context they all run in its member.
+parallel_spreads_calls_over_a_pools_members(_Config) ->
+    {ok, _} = py:start_pool(p_par, #{size => 2}),
+    MemberPids = lists:sort([begin {ok, P} = py:call(py:context({p_par, I}), os, getpid, []), P end
+                             || I <- [1, 2]]),
+    {ok, Pids} = py:parallel(p_par, [{?FIX, pid_after, [0.3]} || _ <- lists:seq(1, 4)]),
+    4 = length(Pids),
+    MemberPids = lists:usort(Pids),
+    [2, 2] = [length([P || P <- Pids, P =:= M]) || M <- MemberPids],
+    Ctx = py:context({p_par, 1}),
+    {ok, CtxPid} = py:call(Ctx, os, getpid, []),
+    {ok, [CtxPid, CtxPid, CtxPid]} =
+        py:parallel(Ctx, [{?FIX, pid_after, [0.1]}, {os, getpid, []}, {?FIX, pid_after, [0], #{}}]),
+    {error, {'ZeroDivisionError', _}} = py:parallel(p_par, [{os, getpid, []}, {operator, truediv, [1, 0]}]),
+    ok = py:stop_pool(p_par).
+
+%% stream, stream_eval and stream_start on a pool and on a context; a
+%% windowed stream stays on the member that runs it: its acks let that
+%% member's generator go on, its cancel closes that generator.
+streams_take_a_target_and_stay_on_their_member(_Config) ->
+    {ok, _} = py:start_pool(p_stream, #{size => 2}),
+    Ctx = py:context({p_stream, 2}),
+    {ok, CtxPid} = py:call(Ctx, os, getpid, []),
+    {ok, [CtxPid, CtxPid, CtxPid]} = py:stream(Ctx, ?FIX, pids, [3]),
+    {ok, [CtxPid]} = py:stream(Ctx, ?FIX, pids, [1], #{}),
+    {ok, [P, P]} = py:stream(p_stream, ?FIX, pids, [2]),
+    true = is_integer(P),
+    {ok, [0, 1, 4]} = py:stream_eval(Ctx, <<"(x * x for x in range(3))">>),
+    {ok, [CtxPid, 10]} = py:stream_eval(Ctx, <<"iter([__import__('os').getpid(), n])">>, #{n => 10}),
+    %% Windowed, on the context's member.
+    {ok, Ref} = py:stream_start(Ctx, ?FIX, pids, [10], #{window => 2}),
+    [receive {py_stream, Ref, {data, CtxPid}} -> ok after 10000 -> ct:fail(no_item) end
+     || _ <- [1, 2]],
+    %% The window is full: that member's generator waits for credit.
+    {ok, [2, false]} = py:call(Ctx, ?FIX, progress, []),
+    ok = py:stream_ack(Ref, 2),
+    [receive {py_stream, Ref, {data, CtxPid}} -> ok after 10000 -> ct:fail(no_item) end
+     || _ <- [3, 4]],
+    {ok, [4, false]} = py:call(Ctx, ?FIX, progress, []),
+    ok = py:stream_cancel(Ref),
+    py_test_helper:wait_until(generator_closed_on_its_member,
+                              fun() -> {ok, [N, C]} = py:call(Ctx, ?FIX, progress, []), {C, N} end,
+                              5000),
+    %% stream_start/4 with a target, to the end.
+    {ok, Ref2} = py:stream_start(p_stream, ?FIX, pids, [2]),
+    [receive {py_stream, Ref2, {data, _}} -> ok after 10000 -> ct:fail(no_item) end || _ <- [1, 2]],
+    receive {py_stream, Ref2, done} -> ok after 10000 -> ct:fail(no_done) end,
+    ok = py:stop_pool(p_stream).
+
+%% py:register_pool routes and a pool started with py:start_pool come back
+%% when py_pools_sup is restarted (here: killed), with the pool's settings.
+routes_and_run_time_pools_survive_a_restart_of_the_pools(_Config) ->
+    {ok, _} = py:start_pool(p_keep, #{size => 1, init => ?INIT}),
+    ok = py:register_pool(p_keep, {os, getpid}),
+    {ok, KeptPid} = py:call(p_keep, '__main__', init_pid, []),
+    {ok, KeptPid} = py:call(os, getpid, []),
+    OldSup = whereis(py_pools_sup),
+    exit(OldSup, kill),
+    py_test_helper:wait_until(pools_back,
+                              fun() ->
+                                      Sup = whereis(py_pools_sup),
+                                      Back = [py_pool:member(P, 1) || P <- [default, p_keep]],
+                                      {is_pid(Sup) andalso Sup =/= OldSup
+                                       andalso [ok, ok] =:= [element(1, B) || B <- Back], Back}
+                              end, 30000),
+    %% The route still goes to the pool, a new process whose init ran again.
+    {ok, NewPid} = py:call(os, getpid, []),
+    true = NewPid =/= KeptPid,
+    {ok, NewPid} = py:call(p_keep, '__main__', init_pid, []),
+    {ok, DefaultPid} = py:call(default, os, getpid, []),
+    true = DefaultPid =/= NewPid,
+    %% A pool stopped is not started again by the next restart.
+    ok = py:stop_pool(p_keep),
+    Sup2 = whereis(py_pools_sup),
+    exit(Sup2, kill),
+    py_test_helper:wait_until(pools_back_again,
+                              fun() ->
+                                      Sup = whereis(py_pools_sup),
+                                      {is_pid(Sup) andalso Sup =/= Sup2
+                                       andalso element(1, py_pool:member(default, 1)) =:= ok, Sup}
+                              end, 30000),
+    false = lists:member(p_keep, py_pool:pools()),
+    {error, {no_pool, p_keep}} = py:call(os, getpid, []),
+    ok = py:unregister_pool({os, getpid}),
+    {ok, DefaultPid2} = py:call(os, getpid, []),
+    true = is_integer(DefaultPid2).
+
 pending(Pool, Index) ->
     {ok, #py_port{pending = Pending}} = py_pool:member(Pool, Index),
     ets:info(Pending, size).
+
+%% Members in the order of their index (a plain sort of the maps would
+%% order them by their first differing value, `executors').
+by_index(Members) ->
+    lists:sort(fun(#{index := A}, #{index := B}) -> A =< B end, Members).

@@ -28,3 +28,16 @@ def pid_after(seconds):
     """Sleeps, then says which process ran it."""
     time.sleep(seconds)
     return os.getpid()
+
+
+def tell(pid, tag):
+    """Sends (tag, os pid) to the Erlang process pid (a cast shows it ran)."""
+    import erlang
+
+    erlang.send(pid, (tag, os.getpid()))
+
+
+def pids(n):
+    """A generator of n items, each the OS pid of the process that made it."""
+    for _ in range(n):
+        yield os.getpid()
