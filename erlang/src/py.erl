@@ -357,12 +357,13 @@ stream_start(Module, Function, Args) ->
     stream_start(Module, Function, Args, #{}).
 
 %% @doc `stream_start(Target, Module, Function, Args, Opts)': `stream_start/4'
-%% on Target, a pool or a context of this node; the stream stays on the
-%% member that runs it. Another node's pool, a context of another node and
-%% `{cluster, Pool}' are `{error, {unsupported_target, Target}}'.
+%% on Target (any target of `call/4'); the stream stays on the member that
+%% runs it, and its acks and cancel go there. On another node the window
+%% holds there too; if that node goes down the owner gets
+%% `{py_stream, Ref, {error, {nodedown, Node}}}'.
 -spec stream_start(target(), name(), name(), list(),
                    #{owner => pid(), window => pos_integer(), kwargs => map()}) ->
-          {ok, reference()} | {error, {unsupported_target, target()} | error_reason()}.
+          {ok, reference()} | {error, error_reason()}.
 stream_start(Target, Module, Function, Args, Opts) when ?is_target(Target) ->
     start_stream(Target, Module, Function, Args, Opts).
 
@@ -377,7 +378,7 @@ stream_start(Target, Module, Function, Args, Opts) when ?is_target(Target) ->
                    #{owner => pid(), window => pos_integer(), kwargs => map()}) ->
           {ok, reference()}
         ; (target(), name(), atom() | binary(), list()) ->
-          {ok, reference()} | {error, {unsupported_target, target()} | error_reason()}.
+          {ok, reference()} | {error, error_reason()}.
 stream_start(Target, Module, Function, Args)
   when ?is_target(Target), ?is_function_name(Function), is_list(Args) ->
     start_stream(Target, Module, Function, Args, #{});

@@ -22,7 +22,7 @@
 -include("py_protocol.hrl").
 
 -export([scope/0, join/1, pick/1, members/1, where/1, request/5, request_in_namespace/5,
-         close_namespace/2]).
+         close_namespace/2, erpc_call/5]).
 -export([spawn_request/5, await_remote/2, cancel_remote/1, serve/6]).
 
 %% A request served on another node: the alias its answer comes to, the
@@ -84,7 +84,7 @@ where(_) -> local.
 %% travel).
 -spec request(node(), term(), 0..255, term(), timeout()) -> {ok, term()} | {error, term()}.
 request(Node, Target, Kind, Term, Timeout) ->
-    run(Node, py_call, request_to, [Target, Kind, Term, Timeout], Timeout).
+    erpc_call(Node, py_call, request_to, [Target, Kind, Term, Timeout], Timeout).
 
 %% @doc request/5 in the calling process's namespace on Node
 %% (`py_dist_namespace'): eval and exec, and calls of `'__main__''.
@@ -92,18 +92,20 @@ request(Node, Target, Kind, Term, Timeout) ->
           {ok, term()} | {error, term()}.
 request_in_namespace(Node, Target, Kind, Body, Timeout0) ->
     Timeout = case Timeout0 of default -> py_call:default_timeout(); _ -> Timeout0 end,
-    run(Node, py_dist_namespace, request, [self(), Target, Kind, Body, Timeout], Timeout).
+    erpc_call(Node, py_dist_namespace, request, [self(), Target, Kind, Body, Timeout], Timeout).
 
 %% @doc Drops the calling process's namespaces in Target of Node.
 -spec close_namespace(node(), term()) -> ok | {error, term()}.
 close_namespace(Node, Target) ->
-    case run(Node, py_dist_namespace, close, [self(), Target], py_call:default_timeout()) of
+    case erpc_call(Node, py_dist_namespace, close, [self(), Target], py_call:default_timeout()) of
         ok -> ok;
         {error, _} = Error -> Error
     end.
 
-%% Runs M:F(A) on Node, which answers within Timeout ms: erpc's errors as ours.
-run(Node, M, F, A, Timeout) ->
+%% @doc Runs M:F(A) on Node, which answers within Timeout ms (plus a
+%% margin for the answer to travel): erpc's errors as ours.
+-spec erpc_call(node(), module(), atom(), list(), timeout()) -> term().
+erpc_call(Node, M, F, A, Timeout) ->
     ErpcTimeout = case Timeout of infinity -> infinity; _ -> Timeout + ?MARGIN end,
     try erpc:call(Node, M, F, A, ErpcTimeout)
     catch

@@ -70,23 +70,20 @@ spawn_call(Target, Term, Timeout) ->
 parallel(Target, Terms, Timeout) ->
     py_async:gather([spawn_call(Target, Term, default) || Term <- Terms], Timeout).
 
-%% @doc `py:stream_start': the stream runs on a member of this node, which
-%% keeps it for its whole life (its credit and cancel are the member's
-%% request's). Another node's pool is `{error, {unsupported_target, T}}':
-%% the window's credit is kept by this node's stream server.
+%% @doc `py:stream_start': the stream runs on one member, which keeps it
+%% for its whole life (its credit and cancel are the member's request's);
+%% on another node that node's stream server keeps it, and a relay here
+%% (`py_stream_relay') forwards its items to the owner.
 -spec stream_start(py:target() | none, {binary(), list()}, pid(), pos_integer() | infinity) ->
           {ok, reference()} | {error, term()}.
 stream_start(none, Source = {<<"call">>, [Module, Function | _]}, Owner, Window) ->
     stream_start(py_pool:lookup_pool(Module, Function), Source, Owner, Window);
-stream_start(none, Source, Owner, Window) ->
-    stream_start(default, Source, Owner, Window);
-stream_start({cluster, _} = Target, _Source, _Owner, _Window) ->
-    {error, {unsupported_target, Target}};
 stream_start(Target, Source, Owner, Window) ->
     case py_dist:where(Target) of
         local -> py_stream:start(Target, Source, Owner, Window);
         {local, Pool} -> py_stream:start(Pool, Source, Owner, Window);
-        {_Node, _Remote} -> {error, {unsupported_target, Target}}
+        {error, _} = Error -> Error;
+        {Node, Remote} -> py_stream_relay:start(Node, Remote, Source, Owner, Window)
     end.
 
 %% @doc An expression (Source, a binary) with Locals on Target, in the

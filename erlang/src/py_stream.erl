@@ -21,12 +21,15 @@
 %%     (its `finally' runs); nothing more is sent. If the port dies first,
 %%     the owner gets `{error, {port_exit, How}}'.</li>
 %% </ol>
+%% A stream for an owner on another node is started here by its relay
+%% (`py_stream_relay', on the owner's node), which is its owner here; acks
+%% and cancels come here from that node (`node(Ref)' is this node).
 -module(py_stream).
 -behaviour(gen_server).
 
 -include("py_protocol.hrl").
 
--export([start_link/0, start/4, ack/2, cancel/1, credit/1, finish/1]).
+-export([start_link/0, start/4, start_relayed/4, ack/2, cancel/1, credit/1, finish/1]).
 -export([init/1, handle_call/3, handle_cast/2, handle_info/2]).
 
 -record(stream, {
@@ -38,7 +41,8 @@
     runner :: pid() | undefined,
     request :: {non_neg_integer(), ets:tid()} | undefined,
     ended = false :: boolean(),                % the end was sent (finish/1)
-    cancelled = false :: boolean()
+    cancelled = false :: boolean(),
+    relayed = false :: boolean()               % the owner is a py_stream_relay
 }).
 
 %% API.
@@ -54,19 +58,33 @@ start_link() ->
 -spec start(py_pool:target(), {binary(), list()}, pid(), pos_integer() | infinity) ->
           {ok, reference()}.
 start(Target, Source, Owner, Window) ->
-    Ref = make_ref(),
-    ok = gen_server:call(?MODULE, {start, Ref, Target, Source, Owner, Window}),
-    {ok, Ref}.
+    start(Target, Source, Owner, Window, false).
 
-%% @doc Acknowledges K items of stream Ref: up to K more may be sent.
+%% @doc start/4 for a relay (`py_stream_relay') of another node: it is told
+%% `{py_stream_relay, Ref, stop}' when the stream is cancelled.
+-spec start_relayed(py_pool:target(), {binary(), list()}, pid(), pos_integer() | infinity) ->
+          {ok, reference()}.
+start_relayed(Target, Source, Relay, Window) ->
+    start(Target, Source, Relay, Window, true).
+
+%% @doc Acknowledges K items of stream Ref: up to K more may be sent (on
+%% the node that runs it).
 -spec ack(reference(), pos_integer()) -> ok.
 ack(Ref, K) ->
-    gen_server:cast(?MODULE, {ack, Ref, K}).
+    gen_server:cast({?MODULE, node(Ref)}, {ack, Ref, K}).
 
-%% @doc Stops stream Ref; nothing more is sent to its owner.
+%% @doc Stops stream Ref; nothing more is sent to its owner. A stream of a
+%% node that is down is over already.
 -spec cancel(reference()) -> ok.
 cancel(Ref) ->
-    gen_server:call(?MODULE, {cancel, Ref}).
+    case node(Ref) of
+        Here when Here =:= node() ->
+            gen_server:call(?MODULE, {cancel, Ref});
+        Node ->
+            try gen_server:call({?MODULE, Node}, {cancel, Ref})
+            catch exit:_ -> ok
+            end
+    end.
 
 %% @doc For the handler of the stream's Python thread: waits for credit and
 %% returns how many more items may be sent.
@@ -87,12 +105,12 @@ init([]) ->
     {ok, #{}}.
 
 -spec handle_call(term(), gen_server:from(), map()) -> {reply, term(), map()} | {noreply, map()}.
-handle_call({start, Ref, Target, Source, Owner, Window}, _From, Streams) ->
+handle_call({start, Ref, Target, Source, Owner, Window, Relayed}, _From, Streams) ->
     Self = self(),
     Runner = spawn(fun() -> run(Self, Ref, Target, Source, Owner, Window) end),
     _ = monitor(process, Runner),
     S = #stream{owner = Owner, monitor = monitor(process, Owner), window = Window,
-                runner = Runner},
+                runner = Runner, relayed = Relayed},
     {reply, ok, Streams#{Ref => S}};
 handle_call({cancel, Ref}, _From, Streams) ->
     {reply, ok, stop(Ref, Streams)};
@@ -166,6 +184,11 @@ handle_info(_Other, Streams) ->
 
 %% Internal.
 
+start(Target, Source, Owner, Window, Relayed) ->
+    Ref = make_ref(),
+    ok = gen_server:call(?MODULE, {start, Ref, Target, Source, Owner, Window, Relayed}),
+    {ok, Ref}.
+
 %% The runner: one request for the stream's whole life.
 run(Server, Ref, Target, {Kind, Spec}, Owner, Window) ->
     Term = {<<"erlang._stream">>, <<"run">>,
@@ -189,6 +212,10 @@ stop(Ref, Streams) ->
                 From -> gen_server:reply(From, {error, cancelled})
             end,
             abandon(S),
+            case S#stream.relayed of
+                true -> S#stream.owner ! {py_stream_relay, Ref, stop};
+                false -> ok
+            end,
             Streams#{Ref := S#stream{cancelled = true, waiter = undefined}};
         #{} ->
             Streams

@@ -214,25 +214,61 @@ spawn_call_cast_and_parallel_reach_another_node(Config) ->
     {error, {nodedown, Node}} = py:await(Waiting, 5000),
     {error, {nodedown, Node}} = py:await(py:spawn_call(There, os, getpid, []), 5000).
 
-%% stream and stream_eval (one call that returns every item) work on the
-%% peer; a windowed stream_start there is refused with a clear error.
+%% stream and stream_eval work on the peer; stream_start there keeps its
+%% window on the peer (the generator waits for acks sent from here), is
+%% cancelled from here or by its owner's death, and ends with nodedown
+%% when the peer goes away.
 streams_on_another_node(Config) ->
     Node = ?config(node, Config),
     There = {default, Node},
+    Progress = fun() -> {ok, P} = py:call(There, dist_fixture, progress, []), P end,
     {ok, RemotePid} = py:call(There, os, getpid, []),
     {ok, [RemotePid, RemotePid]} = py:stream(There, dist_fixture, pids, [2]),
     {ok, [0, 1, 4]} = py:stream_eval(There, <<"(x * x for x in range(3))">>),
-    {error, {unsupported_target, There}} = py:stream_start(There, dist_fixture, pids, [2]),
+    %% To the end, with a context of the peer.
     Ctx = erpc:call(Node, py, context, [default]),
-    {error, {unsupported_target, Ctx}} =
-        py:stream_start(Ctx, dist_fixture, pids, [2], #{window => 1}),
-    {error, {unsupported_target, {cluster, default}}} =
-        py:stream_start({cluster, default}, dist_fixture, pids, [2]),
+    {ok, Ref1} = py:stream_start(Ctx, dist_fixture, pids, [3]),
+    Node = node(Ref1),
+    [receive {py_stream, Ref1, {data, RemotePid}} -> ok after 10000 -> ct:fail(no_item) end
+     || _ <- [1, 2, 3]],
+    receive {py_stream, Ref1, done} -> ok after 10000 -> ct:fail(no_done) end,
+    %% Windowed: the generator there waits for our acks.
+    {ok, Ref} = py:stream_start(There, dist_fixture, pids, [10], #{window => 2}),
+    [receive {py_stream, Ref, {data, RemotePid}} -> ok after 10000 -> ct:fail(no_item) end
+     || _ <- [1, 2]],
+    [2, false] = Progress(),
+    ok = py:stream_ack(Ref, 2),
+    [receive {py_stream, Ref, {data, RemotePid}} -> ok after 10000 -> ct:fail(no_item) end
+     || _ <- [3, 4]],
+    [4, false] = Progress(),
+    ok = py:stream_cancel(Ref),
+    py_test_helper:wait_until(generator_closed_there,
+                              fun() -> [N, C] = Progress(), {C, N} end, 5000),
+    %% The owner dies: the stream there is cancelled.
+    Self = self(),
+    Owner = spawn(fun() ->
+                          {ok, R} = py:stream_start(There, dist_fixture, pids, [10], #{window => 1}),
+                          receive {py_stream, R, {data, _}} -> Self ! first_item end,
+                          receive never -> ok end
+                  end),
+    receive first_item -> ok after 10000 -> ct:fail(no_first_item) end,
+    [1, false] = Progress(),
+    exit(Owner, kill),
+    py_test_helper:wait_until(closed_when_its_owner_died,
+                              fun() -> [N, C] = Progress(), {C, N} end, 5000),
     %% On this node, {Pool, node()} is a local pool.
-    {ok, Ref} = py:stream_start({default, node()}, dist_fixture, pids, [1]),
+    {ok, Ref2} = py:stream_start({default, node()}, dist_fixture, pids, [1]),
     {ok, LocalPid} = py:call(os, getpid, []),
-    receive {py_stream, Ref, {data, LocalPid}} -> ok after 10000 -> ct:fail(no_item) end,
-    receive {py_stream, Ref, done} -> ok after 10000 -> ct:fail(no_done) end.
+    receive {py_stream, Ref2, {data, LocalPid}} -> ok after 10000 -> ct:fail(no_item) end,
+    receive {py_stream, Ref2, done} -> ok after 10000 -> ct:fail(no_done) end,
+    %% The peer goes away in the middle of a windowed stream.
+    {ok, Ref3} = py:stream_start(There, dist_fixture, pids, [10], #{window => 1}),
+    receive {py_stream, Ref3, {data, RemotePid}} -> ok after 10000 -> ct:fail(no_item) end,
+    ok = peer:stop(?config(peer, Config)),
+    receive {py_stream, Ref3, {error, {nodedown, Node}}} -> ok
+    after 5000 -> ct:fail(no_nodedown)
+    end,
+    ok = py:stream_cancel(Ref3).
 
 %% Internal.
 

@@ -37,7 +37,22 @@ def tell(pid, tag):
     erlang.send(pid, (tag, os.getpid()))
 
 
+_progress = {"items": 0, "closed": False}
+
+
 def pids(n):
-    """A generator of n items, each the OS pid of the process that made it."""
-    for _ in range(n):
-        yield os.getpid()
+    """A generator of n items, each the OS pid of the process that made it;
+    counts the items it produced and says when it was closed."""
+    _progress["items"] = 0
+    _progress["closed"] = False
+    try:
+        for _ in range(n):
+            _progress["items"] += 1
+            yield os.getpid()
+    finally:
+        _progress["closed"] = True
+
+
+def progress():
+    """[items produced, whether closed] of the last pids() generator."""
+    return [_progress["items"], _progress["closed"]]
