@@ -31,7 +31,7 @@
 
 -include("py_protocol.hrl").
 
--export([request/3, request_to/4, request_on/4, post/3, post_to/4, post_on/4,
+-export([request/3, request_to/4, request_on/4, post_to/4, post_on/4,
          await/3, await_unless/4, cancel/2, abandon/3, default_timeout/0, last_traceback/0, target_port/2]).
 
 -define(TRACEBACK_KEY, '$py_last_traceback').
@@ -77,14 +77,9 @@ request_to(Target, Kind, Term, Timeout) ->
 request_on(P, Kind, Term, Timeout) ->
     await_posted(post_on(P, Kind, Term, Timeout)).
 
-%% @doc Writes request Kind to the default pool without waiting for its
-%% answer, which comes to this process. Waits for a (re)starting port,
-%% bounded by Timeout, and returns the time left.
--spec post(0..255, term(), timeout() | default) -> posted() | {error, py:error_reason()}.
-post(Kind, Term, Timeout) ->
-    post_to(default, Kind, Term, Timeout).
-
-%% @doc post/3 to a local Target (a pool or a context).
+%% @doc Writes request Kind to a local Target (a pool or a context)
+%% without waiting for its answer, which comes to this process. Waits for a
+%% (re)starting port, bounded by Timeout, and returns the time left.
 -spec post_to(py_pool:target(), 0..255, term(), timeout() | default) ->
           posted() | {error, term()}.
 post_to(Target, Kind, Term, Timeout) ->
@@ -110,7 +105,7 @@ post_to(Target, Kind, Term, Timeout) ->
             Error
     end.
 
-%% @doc post/3 on the given port.
+%% @doc post_to/4 on the given port.
 -spec post_on(#py_port{}, 0..255, term(), timeout() | default) -> posted() | {error, term()}.
 post_on(P = #py_port{call_timeout = Default}, Kind, Term, Timeout) ->
     case send_request(P, Kind, Term, timeout(Timeout, Default)) of
