@@ -30,12 +30,9 @@ call(Term = {Module, Function, _, _}, Timeout) ->
 -spec call_on(py:target(), {binary(), binary(), list(), map()}, timeout() | default) ->
           {ok, term()} | {error, term()}.
 call_on(Target, Term = {<<"__main__">>, _, _, _}, Timeout) ->
-    case py_dist:where(Target) of
-        local -> py_namespace:main_call(Target, Term, Timeout, true);
-        {local, Pool} -> py_namespace:main_call(Pool, Term, Timeout, true);
-        {error, _} = Error -> Error;
-        {Node, Remote} -> py_dist:request_in_namespace(Node, Remote, ?PY_CALL, Term, Timeout)
-    end;
+    on(Target,
+       fun(Local) -> py_namespace:main_call(Local, Term, Timeout, true) end,
+       fun(Node, Remote) -> py_dist:request_in_namespace(Node, Remote, ?PY_CALL, Term, Timeout) end);
 call_on(Target, Term, Timeout) ->
     py_call:request_to(Target, ?PY_CALL, Term, Timeout).
 
@@ -55,11 +52,11 @@ cast(Target, Term, Timeout) ->
 spawn_call(none, Term = {Module, Function, _, _}, Timeout) ->
     spawn_call(py_pool:lookup_pool(Module, Function), Term, Timeout);
 spawn_call(Target, Term, Timeout) ->
-    case py_dist:where(Target) of
-        local -> py_async:spawn_call(Target, Term, Timeout);
-        {local, Pool} -> py_async:spawn_call(Pool, Term, Timeout);
-        {error, _} = Error -> py_async:spawn_call(Error, Term, Timeout);
-        {Node, Remote} -> py_async:spawn_remote(Node, Remote, Term, Timeout)
+    case on(Target,
+            fun(Local) -> py_async:spawn_call(Local, Term, Timeout) end,
+            fun(Node, Remote) -> py_async:spawn_remote(Node, Remote, Term, Timeout) end) of
+        {error, _} = Error -> py_async:spawn_call(Error, Term, Timeout);  % await tells it
+        Handle -> Handle
     end.
 
 %% @doc `py:parallel': every call spawned at once, each routed on its own
@@ -79,12 +76,9 @@ parallel(Target, Terms, Timeout) ->
 stream_start(none, Source = {<<"call">>, [Module, Function | _]}, Owner, Window) ->
     stream_start(py_pool:lookup_pool(Module, Function), Source, Owner, Window);
 stream_start(Target, Source, Owner, Window) ->
-    case py_dist:where(Target) of
-        local -> py_stream:start(Target, Source, Owner, Window);
-        {local, Pool} -> py_stream:start(Pool, Source, Owner, Window);
-        {error, _} = Error -> Error;
-        {Node, Remote} -> py_stream_relay:start(Node, Remote, Source, Owner, Window)
-    end.
+    on(Target,
+       fun(Local) -> py_stream:start(Local, Source, Owner, Window) end,
+       fun(Node, Remote) -> py_stream_relay:start(Node, Remote, Source, Owner, Window) end).
 
 %% @doc An expression (Source, a binary) with Locals on Target, in the
 %% calling process's namespace there (on another node too).
@@ -105,12 +99,7 @@ exec(Target, Source, Timeout) ->
 %% member's; a context: its member's), on this node or another.
 -spec close_namespace(py:target()) -> ok | {error, term()}.
 close_namespace(Target) ->
-    case py_dist:where(Target) of
-        local -> py_namespace:close(Target);
-        {local, Pool} -> py_namespace:close(Pool);
-        {error, _} = Error -> Error;
-        {Node, Remote} -> py_dist:close_namespace(Node, Remote)
-    end.
+    on(Target, fun py_namespace:close/1, fun py_dist:close_namespace/2).
 
 %% Internal.
 
@@ -118,9 +107,18 @@ close_namespace(Target) ->
 %% process dictionary (py_namespace); on another node that node's keeper
 %% keeps it for the caller (py_dist_namespace).
 in_namespace(Target, Kind, Body, Timeout) ->
+    on(Target,
+       fun(Local) -> py_namespace:request(Local, Kind, Body, Timeout) end,
+       fun(Node, Remote) -> py_dist:request_in_namespace(Node, Remote, Kind, Body, Timeout) end).
+
+%% The one decision between this node and another: Local(LocalTarget) for
+%% a pool or context of this node (`{Pool, node()}' is the pool, and
+%% `{cluster, Pool}' may pick this node), Remote(Node, RemoteTarget) for
+%% another, or why neither (`{error, {no_pool, Pool}}' from the cluster).
+on(Target, Local, Remote) ->
     case py_dist:where(Target) of
-        local -> py_namespace:request(Target, Kind, Body, Timeout);
-        {local, Pool} -> py_namespace:request(Pool, Kind, Body, Timeout);
+        local -> Local(Target);
+        {local, Pool} -> Local(Pool);
         {error, _} = Error -> Error;
-        {Node, Remote} -> py_dist:request_in_namespace(Node, Remote, Kind, Body, Timeout)
+        {Node, RemoteTarget} -> Remote(Node, RemoteTarget)
     end.
