@@ -56,6 +56,7 @@ pool_sup(Name) ->
 
 -spec init([]) -> {ok, {supervisor:sup_flags(), [supervisor:child_spec()]}}.
 init([]) ->
+    ok = await_old_pools(),
     %% Checked by py_config:check/0 when the application started.
     {ok, Pools} = py_config:configured_pools(),
     RunTime = [P || P = {Name, _} <- py_pool:run_time_pools(), not lists:keymember(Name, 1, Pools)],
@@ -63,6 +64,28 @@ init([]) ->
           [child(Name, Settings) || {Name, Settings} <- Pools ++ RunTime]}}.
 
 %% Internal.
+
+%% A restart after this supervisor was killed: its pools' supervisors are
+%% still stopping their members (each unpublishes its port, the keeper its
+%% pool, as it stops), and new pools of the same names would publish under
+%% the same keys meanwhile and be unpublished by the old ones. So the new
+%% pools start once the old ones are gone: waited for as long as a stop
+%% may take (`stop_grace' and the ports' exit), then killed.
+await_old_pools() ->
+    Old = [Sup || Pool <- py_pool:pools(), {ok, #{sup := Sup}} <- [py_pool:settings(Pool)],
+                  is_process_alive(Sup)],
+    Grace = application:get_env(erlang_python, stop_grace, 5000) + 4000,
+    Deadline = erlang:monotonic_time(millisecond) + Grace,
+    lists:foreach(fun(Sup) ->
+                          Mon = monitor(process, Sup),
+                          Left = max(0, Deadline - erlang:monotonic_time(millisecond)),
+                          receive
+                              {'DOWN', Mon, process, Sup, _} -> ok
+                          after Left ->
+                              exit(Sup, kill),
+                              receive {'DOWN', Mon, process, Sup, _} -> ok end
+                          end
+                  end, Old).
 
 child(Name, Settings) ->
     #{id => {pool, Name}, start => {py_pool_sup, start_link, [Name, Settings]},

@@ -351,15 +351,9 @@ routes_and_run_time_pools_survive_a_restart_of_the_pools(_Config) ->
     ok = py:register_pool(p_keep, {os, getpid}),
     {ok, KeptPid} = py:call(p_keep, '__main__', init_pid, []),
     {ok, KeptPid} = py:call(os, getpid, []),
-    OldSup = whereis(py_pools_sup),
-    exit(OldSup, kill),
-    py_test_helper:wait_until(pools_back,
-                              fun() ->
-                                      Sup = whereis(py_pools_sup),
-                                      Back = [py_pool:member(P, 1) || P <- [default, p_keep]],
-                                      {is_pid(Sup) andalso Sup =/= OldSup
-                                       andalso [ok, ok] =:= [element(1, B) || B <- Back], Back}
-                              end, 30000),
+    Before = incarnations([default, p_keep]),
+    exit(whereis(py_pools_sup), kill),
+    ok = await_new_members([default, p_keep], Before),
     %% The route still goes to the pool, a new process whose init ran again.
     {ok, NewPid} = py:call(os, getpid, []),
     true = NewPid =/= KeptPid,
@@ -368,19 +362,29 @@ routes_and_run_time_pools_survive_a_restart_of_the_pools(_Config) ->
     true = DefaultPid =/= NewPid,
     %% A pool stopped is not started again by the next restart.
     ok = py:stop_pool(p_keep),
-    Sup2 = whereis(py_pools_sup),
-    exit(Sup2, kill),
-    py_test_helper:wait_until(pools_back_again,
-                              fun() ->
-                                      Sup = whereis(py_pools_sup),
-                                      {is_pid(Sup) andalso Sup =/= Sup2
-                                       andalso element(1, py_pool:member(default, 1)) =:= ok, Sup}
-                              end, 30000),
+    Before2 = incarnations([default]),
+    exit(whereis(py_pools_sup), kill),
+    ok = await_new_members([default], Before2),
     false = lists:member(p_keep, py_pool:pools()),
     {error, {no_pool, p_keep}} = py:call(os, getpid, []),
     ok = py:unregister_pool({os, getpid}),
     {ok, DefaultPid2} = py:call(os, getpid, []),
     true = is_integer(DefaultPid2).
+
+%% The incarnation of member 1 of each pool that runs it now.
+incarnations(Pools) ->
+    [{P, Inc} || P <- Pools, {ok, #py_port{incarnation = Inc}} <- [py_pool:member(P, 1)]].
+
+%% Waits until member 1 of each pool runs in a new port (an incarnation
+%% not in Old).
+await_new_members(Pools, Old) ->
+    py_test_helper:wait_until({new_members, Pools},
+                              fun() ->
+                                      Now = incarnations(Pools),
+                                      {length(Now) =:= length(Pools)
+                                       andalso Now -- Old =:= Now, Now}
+                              end, 30000),
+    ok.
 
 pending(Pool, Index) ->
     {ok, #py_port{pending = Pending}} = py_pool:member(Pool, Index),
