@@ -509,7 +509,7 @@ blast_radius_of_a_stuck_call_in_a_pool_of_2(_Config) ->
               || {Name, Target} <- [{member_1, M1}, {member_2, M2}, {routed, p_blast}]],
     {error, timeout} = py:call(M1, ?FIX, c_block, [30], #{}, 100),
     %% Killed after cancel_grace (500 ms): member 1 answers from a new process.
-    NewPid1 = py_test_helper:wait_until(
+    NewPid1 = wait_for(
                 member_1_restarted,
                 fun() ->
                         case py:call(M1, ?FIX, os_pid, [], #{}, 1000) of
@@ -546,9 +546,9 @@ caller_timeout_holds_while_a_member_stops(_Config) ->
     {ok, #{sup := Sup}} = py_pool:settings(p_stop),
     Test = self(),
     InFlight = spawn_link(fun() -> Test ! {in_flight, py:call(p_stop, ?FIX, slow, [3000, 1])} end),
-    py_test_helper:wait_until(in_flight, fun() -> N = member_pending(p_stop), {N >= 1, N} end, 5000),
+    wait_for(in_flight, fun() -> N = member_pending(p_stop), {N >= 1, N} end, 5000),
     Stopper = spawn_link(fun() -> Test ! {stopped, supervisor:terminate_child(Sup, {member, 1})} end),
-    py_test_helper:wait_until(unpublished,
+    wait_for(unpublished,
                               fun() -> R = py_pool:member(p_stop, 1), {R =:= {error, restarting}, R} end,
                               5000),
     {Us, Result} = timer:tc(fun() -> py:call(p_stop, ?FIX, os_pid, [], #{}, 200) end),
