@@ -476,6 +476,7 @@ watchdog(Last) ->
          ets:update_counter(soak_counts, {vm, stalled_ms}, Now - Last - 250, {{vm, stalled_ms}, 0}),
          ets:insert(soak_stalls, {Last + 250, Now})
      end || Now - Last > 250 + 500],
+    ets:insert(soak_ctl, {watchdog_tick, Now}),
     [case ets:insert_new(soak_hung, {{P, Start}}) of
          true ->
              What = {caller_waiting_past_timeout, Name, P, Now - Start, Timeout,
@@ -522,8 +523,13 @@ who(P) -> P.
 %% Bookkeeping.
 
 %% Late calls: a violation unless VM stalls (recorded by now) overlapping
-%% the call make up the difference; else counted as excused.
+%% the call make up the difference; else counted as excused. Judged after
+%% the watchdog's next tick: when the VM has just not run, this process may
+%% run before the watchdog, which records that stall only when it wakes (a
+%% soak run printed three late calls as violations, then "the VM did not
+%% run for 2770 ms").
 judge_suspects() ->
+    await_watchdog_tick(now_ms()),
     [begin
          ets:delete(soak_suspects, Key),
          case To - From > Timeout + ?LATE_MS + stalled(From, To) of
@@ -532,6 +538,12 @@ judge_suspects() ->
          end
      end || {Key, What, From, To, Timeout, Context} <- ets:tab2list(soak_suspects)],
     ok.
+
+await_watchdog_tick(After) ->
+    case ets:lookup(soak_ctl, watchdog_tick) of
+        [{_, Tick}] when Tick > After -> ok;
+        _ -> receive after 50 -> await_watchdog_tick(After) end
+    end.
 
 %% Milliseconds of VM stall inside [From, To].
 stalled(From, To) ->
